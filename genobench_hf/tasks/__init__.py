@@ -1,0 +1,22 @@
+"""Benchmark tasks. Importing this package registers every built-in task."""
+
+from genobench_hf.tasks import imputation as _imputation  # noqa: F401  (registers tasks)
+from genobench_hf.tasks.base import (
+    DATASET_NAMES,
+    Task,
+    TaskConfig,
+    TaskMetadata,
+    available_tasks,
+    get_task,
+    register_task,
+)
+
+__all__ = [
+    "DATASET_NAMES",
+    "Task",
+    "TaskConfig",
+    "TaskMetadata",
+    "available_tasks",
+    "get_task",
+    "register_task",
+]

@@ -1,0 +1,200 @@
+"""Running a scorer over many windows: sharded across Accelerate processes, cached, resumable.
+
+Windows are cut into fixed chunks (``chunk_size`` consecutive windows) whose composition does not depend on
+the number of processes or the batch size, so a run can be resumed with another world size and still
+reuse every finished chunk. Chunk ``c`` is scored by process ``c % world_size``; results are gathered
+with ``accelerate.utils.gather_object`` and reassembled in the original order on every process.
+A chunk is written to the cache as soon as it is done (atomically), which is what makes a killed run
+resumable. Out-of-memory errors halve the batch size and retry the chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genobench_hf.errors import ModelError
+from genobench_hf.scoring.base import Protocol_, Scorer, ScoreRequest, SiteScores
+from genobench_hf.tasks.sampling import Window
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """Short stable hash of a JSON-able description (what makes a cached chunk reusable)."""
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass
+class ExecutionStats:
+    """Counters for the results' ``timing`` section."""
+
+    seconds: float = 0.0
+    nucleotides: int = 0
+    sites: int = 0
+    windows: int = 0
+    cached_chunks: int = 0
+    computed_chunks: int = 0
+    batch_size_backoffs: int = 0
+    by_key: dict[str, float] = field(default_factory=dict)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    oom_types: tuple[type[BaseException], ...] = (MemoryError,)
+    if hasattr(torch, "OutOfMemoryError"):
+        oom_types += (torch.OutOfMemoryError,)
+    return isinstance(exc, oom_types) or "out of memory" in str(exc).lower()
+
+
+class ChunkedExecutor:
+    """Scores windows chunk by chunk on this process's share, with a cache and batch-size backoff."""
+
+    def __init__(
+        self,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+        batch_size: int = 16,
+        chunk_size: int = 64,
+        cache_dir: Path | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.rank = rank
+        self.world_size = world_size
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress and rank == 0
+        self.stats = ExecutionStats()
+
+    # -- cache -----------------------------------------------------------------------------------
+    def _chunk_path(self, key: str, index: int) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / key / f"chunk-{index:06d}.npz"
+
+    @staticmethod
+    def _save(path: Path, scores: list[SiteScores]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".chunk.", suffix=".npz", dir=path.parent)
+        os.close(fd)
+        try:
+            np.savez(
+                tmp,
+                probs=np.concatenate([s.probs for s in scores]),
+                mass=np.concatenate([s.mass_outside for s in scores]),
+                counts=np.array([len(s.probs) for s in scores], dtype=np.int64),
+                paths=np.array([s.path for s in scores]),
+                approximate=np.array([s.approximate for s in scores], dtype=bool),
+            )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _load(path: Path, expected_counts: list[int]) -> list[SiteScores] | None:
+        try:
+            with np.load(path) as data:
+                counts = data["counts"].tolist()
+                if counts != expected_counts:
+                    return None  # a chunk of another sampling: ignore it, recompute
+                bounds = np.concatenate([[0], np.cumsum(counts)])
+                return [
+                    SiteScores(
+                        probs=data["probs"][a:b],
+                        mass_outside=data["mass"][a:b],
+                        path=str(p),
+                        approximate=bool(ap),
+                    )
+                    for a, b, p, ap in zip(
+                        bounds[:-1], bounds[1:], data["paths"], data["approximate"], strict=True
+                    )
+                ]
+        except (OSError, ValueError, KeyError):
+            return None  # unreadable (e.g. a crash mid-write of an old version): recompute
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def _score_chunk(self, scorer: Scorer, requests: list[ScoreRequest]) -> list[SiteScores]:
+        batch_size = self.batch_size
+        while True:
+            try:
+                out = scorer.score(requests, batch_size)
+                break
+            except Exception as exc:
+                if not _is_oom(exc) or batch_size == 1:
+                    raise
+                batch_size = max(1, batch_size // 2)
+                self.stats.batch_size_backoffs += 1
+                self.batch_size = batch_size
+                try:
+                    import torch
+
+                    if torch.cuda.is_available():
+                        torch.cuda.empty_cache()
+                except ImportError:  # pragma: no cover
+                    pass
+        if len(out) != len(requests):
+            raise ModelError(f"scorer {scorer.name} returned {len(out)} results for {len(requests)} requests")
+        return out
+
+    def run(
+        self, key: str, windows: Sequence[Window], protocol: Protocol_, scorer: Scorer, desc: str = ""
+    ) -> list[SiteScores]:
+        """Score ``windows`` (this process's chunks), gather across processes, return all in order."""
+        n_chunks = -(-len(windows) // self.chunk_size)
+        mine = [c for c in range(n_chunks) if c % self.world_size == self.rank]
+        done: dict[int, list[SiteScores]] = {}
+        progress = None
+        if self.show_progress:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(total=len(windows), desc=desc or key, unit="win", leave=False)
+        start_all = time.perf_counter()
+        for c in mine:
+            chunk = windows[c * self.chunk_size : (c + 1) * self.chunk_size]
+            counts = [len(w.sites) for w in chunk]
+            path = self._chunk_path(key, c)
+            cached = self._load(path, counts) if path is not None and path.exists() else None
+            if cached is not None:
+                done[c] = cached
+                self.stats.cached_chunks += 1
+            else:
+                requests = [
+                    ScoreRequest(window=w.window, sites=w.sites, protocol=protocol, targets=w.targets)
+                    for w in chunk
+                ]
+                t0 = time.perf_counter()
+                done[c] = self._score_chunk(scorer, requests)
+                self.stats.seconds += time.perf_counter() - t0
+                self.stats.nucleotides += sum(len(w.window) for w in chunk)
+                self.stats.sites += sum(counts)
+                self.stats.windows += len(chunk)
+                self.stats.computed_chunks += 1
+                if path is not None:
+                    self._save(path, done[c])
+            if progress is not None:
+                progress.update(len(chunk) * self.world_size)
+        if progress is not None:
+            progress.close()
+        self.stats.by_key[key] = self.stats.by_key.get(key, 0.0) + time.perf_counter() - start_all
+        if self.world_size > 1:
+            from accelerate.utils import gather_object
+
+            merged: dict[int, list[SiteScores]] = {}
+            for part in gather_object([done]):
+                merged.update(part)
+            done = merged
+        return [s for c in range(n_chunks) for s in done[c]]

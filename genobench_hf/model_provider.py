@@ -1,0 +1,151 @@
+"""Turn ``--model`` into scorers: a transformers checkpoint, or the ``markov:K`` baseline per kingdom.
+
+A transformers model is one scorer for every dataset. The Markov chain is fitted on the train split of
+the evaluated dataset's kingdom (PRO for PRO and PRO_reads), so it is one scorer per kingdom; fitted
+chains are cached on disk. The same chains serve as the baseline shown beside every model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genobench_hf.errors import ConfigError
+from genobench_hf.execution import fingerprint
+from genobench_hf.scoring.base import Scorer
+from genobench_hf.tasks.base import kingdom_of
+from genobench_hf.tasks.sampling import model_alphabet
+
+if TYPE_CHECKING:
+    from genobench_hf.runner import EvalConfig
+    from genobench_hf.store import DatasetStore
+
+MARKOV_ORDERS = tuple(range(1, 13))
+
+
+def parse_markov(spec: str) -> int | bool | None:
+    """``markov``/``markov:auto`` -> None (order chosen on validation), ``markov:K`` -> K, else False."""
+    if spec != "markov" and not spec.startswith("markov:"):
+        return False
+    value = spec.partition(":")[2] or "auto"
+    if value == "auto":
+        return None
+    if not value.isdigit() or not 0 <= int(value) <= 16:
+        raise ConfigError(f"--model {spec!r}: the Markov order must be 'auto' or an integer 0..16")
+    return int(value)
+
+
+class ModelProvider:
+    """Creates (once) and hands out the scorer for each dataset, plus the baselines."""
+
+    def __init__(self, config: EvalConfig, store: DatasetStore, *, device: str, cache_dir: Path) -> None:
+        self.config = config
+        self.store = store
+        self.device = device
+        self.cache_dir = cache_dir
+        self._markov: dict[tuple[str, int | None], Scorer] = {}
+        self._identity: dict[int, dict[str, Any]] = {}
+        self._markov_order = parse_markov(config.model)
+        self._loaded: Any = None
+        self._scorer: Scorer | None = None
+        if self._markov_order is False:
+            self._load_transformers()
+
+    # -- transformers --------------------------------------------------------------------------
+    def _load_transformers(self) -> None:
+        from genobench_hf.alignment import TokenizerKind
+        from genobench_hf.scoring.causal import CausalLMScorer
+        from genobench_hf.scoring.loading import load_model
+        from genobench_hf.scoring.masked import MaskedLMScorer
+
+        cfg = self.config
+        loaded = load_model(
+            cfg.model,
+            model_kind=cfg.model_kind,  # type: ignore[arg-type]
+            trust_remote_code=cfg.trust_remote_code,
+            dtype=cfg.dtype,
+            device=self.device,
+        )
+        kind = None if cfg.tokenizer_kind == "auto" else TokenizerKind.parse(cfg.tokenizer_kind)
+        if loaded.model_kind == "masked":
+            scorer: Scorer = MaskedLMScorer(loaded, tokenizer_kind=kind)
+        else:
+            scorer = CausalLMScorer(loaded, tokenizer_kind=kind, right_context=cfg.right_context)
+        self._loaded = loaded
+        self._scorer = scorer
+        self._identity[id(scorer)] = {
+            "model": cfg.model,
+            "revision": getattr(loaded, "revision", None),
+            "model_kind": loaded.model_kind,
+            "tokenizer_kind": str(getattr(scorer, "tokenizer_kind", loaded.tokenizer_kind)),
+            "dtype": cfg.dtype,
+            "right_context": cfg.right_context,
+        }
+
+    # -- Markov ----------------------------------------------------------------------------------
+    def markov(self, kingdom: str, order: int | None) -> Scorer:
+        """The chain of ``kingdom`` (fitted on its train split, order chosen on validation if None)."""
+        key = (kingdom, order)
+        if key in self._markov:
+            return self._markov[key]
+        from genobench_hf.scoring.markov import MarkovModel, MarkovScorer, select_order
+
+        train = [model_alphabet(r["sequence"]) for r in self.store.rows(kingdom, "train")]
+        if not train:
+            raise ConfigError(f"dataset {kingdom} has no train split to fit the Markov baseline on")
+        data_fp = self.store.fingerprint(kingdom)
+        chosen = order
+        selection: dict[int, float] | None = None
+        if chosen is None:
+            valid = [model_alphabet(r["sequence"]) for r in self.store.rows(kingdom, "validation")]
+            chosen, selection = select_order(train, valid, MARKOV_ORDERS, seed=self.config.task.seed)
+        path = self.cache_dir / "markov" / f"{kingdom}-order{chosen}-{data_fp}.npz"
+        if path.exists():
+            model = MarkovModel.load(path)
+        else:
+            model = MarkovModel.fit(train, chosen)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            model.save(path)
+        scorer = MarkovScorer(model)
+        self._markov[key] = scorer
+        self._identity[id(scorer)] = {
+            "model": f"markov:{chosen}",
+            "kingdom": kingdom,
+            "data": data_fp,
+            "order_selection_bits": selection,
+        }
+        return scorer
+
+    # -- what the runner asks ----------------------------------------------------------------------
+    def scorer_for(self, dataset: str) -> Scorer:
+        if self._scorer is not None:
+            return self._scorer
+        order = self._markov_order
+        return self.markov(kingdom_of(dataset), None if order is None else int(order))
+
+    def baselines(self, dataset: str) -> dict[str, Scorer]:
+        spec = self.config.baseline
+        if not spec or spec == "none":
+            return {}
+        order = parse_markov(spec)
+        if order is False:
+            raise ConfigError(
+                f"--baseline {spec!r}: only markov baselines are supported ('markov:K', 'none')"
+            )
+        return {"markov": self.markov(kingdom_of(dataset), order)}  # type: ignore[arg-type]
+
+    def identity(self, scorer: Scorer) -> dict[str, Any]:
+        return self._identity.get(id(scorer), {"name": scorer.name})
+
+    def describe(self) -> dict[str, Any]:
+        if self._scorer is None:
+            return {"model_kind": "markov", "tokenizer_kind": "char", "revision": None}
+        ident = self._identity[id(self._scorer)]
+        loaded = self._loaded
+        return {
+            "model_kind": ident["model_kind"],
+            "tokenizer_kind": ident["tokenizer_kind"],
+            "revision": ident["revision"],
+            "max_length": getattr(loaded, "max_length", None),
+            "model_fingerprint": fingerprint(ident),
+        }

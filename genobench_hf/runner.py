@@ -1,0 +1,235 @@
+"""``genobench evaluate``: load data and model, run tasks over Accelerate processes, write results.
+
+The runner owns orchestration only: sampling lives in ``tasks``, probabilities in ``scoring``, formulas in
+``metrics``. Every process builds the same windows (cheap, deterministic), scores its share of chunks
+(:mod:`genobench_hf.execution`), and the main process computes metrics and writes the results file.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genobench_hf import __version__
+from genobench_hf.errors import ConfigError
+from genobench_hf.execution import ChunkedExecutor, fingerprint
+from genobench_hf.results import new_results, skipped, write_results
+from genobench_hf.scoring.base import Scorer, SiteScores
+from genobench_hf.store import DatasetStore, default_data_dir
+from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
+from genobench_hf.tasks.base import parse_names
+from genobench_hf.tasks.sampling import Window
+
+
+@dataclass
+class EvalConfig:
+    """Everything that defines an evaluation run (recorded in the results' ``config``)."""
+
+    model: str
+    tasks: list[str] = field(default_factory=lambda: ["imputation", "next_nucleotide", "imputation_dense"])
+    datasets: list[str] = field(default_factory=lambda: list(DATASET_NAMES))
+    data_dir: Path | None = None
+    output: Path = Path("genobench-results.json")
+    task: TaskConfig = field(default_factory=TaskConfig)
+    batch_size: int = 16
+    model_kind: str = "auto"
+    tokenizer_kind: str = "auto"
+    trust_remote_code: bool = False
+    dtype: str = "float32"
+    right_context: int | None = None
+    baseline: str | None = "markov:auto"
+    cache_dir: Path | None = None
+    resume: bool = True
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.tasks = parse_names(self.tasks, list(available_tasks()), "tasks")
+        self.datasets = parse_names(self.datasets, DATASET_NAMES, "datasets")
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
+        self.output = Path(self.output)
+
+
+class RunContext:
+    """What tasks may use: dataset rows, the sharded scorer, baselines, the config."""
+
+    def __init__(
+        self, config: EvalConfig, store: DatasetStore, executor: ChunkedExecutor, models: Any
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.executor = executor
+        self.models = models
+
+    def rows(self, dataset: str, split: str) -> list[dict[str, Any]]:
+        return self.store.rows(dataset, split)
+
+    def baselines(self, dataset: str) -> dict[str, Scorer]:
+        return self.models.baselines(dataset)
+
+    def score(
+        self, key: str, dataset: str, windows: list[Window], protocol: str, scorer: Scorer
+    ) -> list[SiteScores]:
+        cfg = self.config
+        cache_key = fingerprint(
+            {
+                "scorer": self.models.identity(scorer),
+                "key": key,
+                "dataset": dataset,
+                "data": self.store.fingerprint(dataset),
+                "protocol": protocol,
+                "task": asdict(cfg.task) | {"n_bootstrap": None},
+                "n_windows": len(windows),
+            }
+        )
+        return self.executor.run(
+            f"{key}-{dataset}-{cache_key}",
+            windows,
+            protocol,
+            scorer,
+            desc=f"{key} {dataset}",  # type: ignore[arg-type]
+        )
+
+
+def environment(world_size: int, device: str) -> dict[str, Any]:
+    """Package versions and hardware, so that a number can be traced to what produced it."""
+    import importlib.metadata as md
+
+    import torch
+
+    versions = {}
+    for pkg in (
+        "torch",
+        "transformers",
+        "datasets",
+        "accelerate",
+        "evaluate",
+        "numpy",
+        "pyarrow",
+        "tokenizers",
+    ):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "genobench": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "device": device,
+        "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "world_size": world_size,
+    }
+
+
+def _peak_memory_mb(device: str) -> float:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024 if sys.platform != "darwin" else rss / 2**20
+
+
+def evaluate(config: EvalConfig) -> dict[str, Any]:
+    """Run every requested task on every requested dataset; return (and on rank 0 write) the results."""
+    from accelerate import Accelerator
+
+    from genobench_hf.model_provider import ModelProvider
+
+    started = time.perf_counter()
+    accelerator = Accelerator(cpu=not _has_cuda())
+    rank, world = accelerator.process_index, accelerator.num_processes
+    device = str(accelerator.device)
+    data_dir = config.data_dir or default_data_dir(build_if_missing=accelerator.is_main_process)
+    accelerator.wait_for_everyone()
+    store = DatasetStore(data_dir)
+    cache_dir = config.cache_dir or config.output.parent / ".genobench-cache"
+    executor = ChunkedExecutor(
+        rank=rank,
+        world_size=world,
+        batch_size=config.batch_size,
+        cache_dir=cache_dir if config.resume else None,
+        show_progress=config.show_progress,
+    )
+    models = ModelProvider(config, store, device=device, cache_dir=cache_dir)
+    context = RunContext(config, store, executor, models)
+
+    doc = new_results(
+        {
+            "model": config.model,
+            **models.describe(),
+            "tasks": config.tasks,
+            "datasets": config.datasets,
+            "dataset_fingerprints": {d: store.fingerprint(d) for d in config.datasets if store.has(d)},
+            "data_dir": str(data_dir),
+            **{k: v for k, v in asdict(config.task).items() if k != "extra"},
+            "batch_size": config.batch_size,
+            "dtype": config.dtype,
+            "right_context": config.right_context,
+            "baseline": config.baseline,
+            "world_size": world,
+        },
+        environment(world, device),
+    )
+    for task_name in config.tasks:
+        task = get_task(task_name)
+        per_dataset: dict[str, Any] = {}
+        for dataset in config.datasets:
+            if not store.has(dataset):
+                per_dataset[dataset] = skipped(f"dataset {dataset} not found in {data_dir}")
+                continue
+            t0 = time.perf_counter()
+            per_dataset[dataset] = task.run(models.scorer_for(dataset), dataset, context)
+            doc["timing"].setdefault("by_task", {})[f"{task_name}/{dataset}"] = time.perf_counter() - t0
+        doc["results"][task_name] = per_dataset
+        doc["summaries"][task_name] = summarise(per_dataset, task.metadata.main_score)
+    stats = executor.stats
+    doc["timing"].update(
+        {
+            "wall_seconds": time.perf_counter() - started,
+            "scoring_seconds": stats.seconds,
+            "nucleotides_scored": stats.nucleotides,
+            "sites_scored": stats.sites,
+            "nucleotides_per_second": stats.nucleotides / stats.seconds if stats.seconds else None,
+            "sites_per_second": stats.sites / stats.seconds if stats.seconds else None,
+            "cached_chunks": stats.cached_chunks,
+            "computed_chunks": stats.computed_chunks,
+            "batch_size_backoffs": stats.batch_size_backoffs,
+            "peak_memory_mb": _peak_memory_mb(device),
+        }
+    )
+    if accelerator.is_main_process:
+        write_results(doc, config.output)
+    accelerator.wait_for_everyone()
+    return doc
+
+
+def summarise(per_dataset: dict[str, Any], main_score: str) -> dict[str, Any]:
+    """Mean of the main score over the datasets a task ran on (skipped ones listed, not averaged)."""
+    values = {d: r[main_score] for d, r in per_dataset.items() if isinstance(r, dict) and main_score in r}
+    out: dict[str, Any] = {
+        "main_score": main_score,
+        "datasets": sorted(values),
+        "skipped": sorted(d for d, r in per_dataset.items() if "skipped" in r),
+    }
+    if values:
+        out[f"mean_{main_score}"] = sum(values.values()) / len(values)
+        if main_score == "bits_per_nt":
+            out["mean_gain_over_chance_bits"] = 2.0 - out[f"mean_{main_score}"]
+    return out
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

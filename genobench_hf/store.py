@@ -1,0 +1,86 @@
+"""Read access to the built datasets (``genobench datasets build`` output), with caching.
+
+Rows are loaded with ``datasets.load_dataset(<folder>, split=...)`` — the same way users load them — and
+reduced to the columns the tasks need. A dataset's fingerprint (file names, sizes and the card) goes into
+results and cache keys so that scores are never reused across different data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from genobench_hf import __version__
+from genobench_hf.errors import ConfigError
+
+ROW_COLUMNS = ("genome_id", "sequence")
+
+
+def default_data_dir(*, build_if_missing: bool = True) -> Path:
+    """``$GENOBENCH_DATA_DIR`` or a per-version cache folder; built from the embedded corpus on first use."""
+    env = os.environ.get("GENOBENCH_DATA_DIR")
+    root = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    folder = root if env else root / "genobench" / f"datasets-{__version__}"
+    if build_if_missing and not (folder / "PRO" / "README.md").exists():
+        from genobench_hf.data.build import build_all
+
+        print(f"genobench: building the default datasets from the embedded corpus into {folder}")
+        build_all(folder)
+    return folder
+
+
+class DatasetStore:
+    """Loads dataset splits once per run and keeps only the columns tasks use."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        if not self.data_dir.is_dir():
+            raise ConfigError(
+                f"--data-dir {self.data_dir} does not exist; run `genobench datasets build --out DIR`"
+            )
+        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._fingerprints: dict[str, str] = {}
+
+    def path(self, dataset: str) -> Path:
+        return self.data_dir / dataset
+
+    def has(self, dataset: str) -> bool:
+        return (self.path(dataset) / "README.md").exists()
+
+    def splits(self, dataset: str) -> list[str]:
+        data = self.path(dataset) / "data"
+        return sorted({p.name.split("-")[0] for p in data.glob("*.parquet")}) if data.is_dir() else []
+
+    def fingerprint(self, dataset: str) -> str:
+        if dataset not in self._fingerprints:
+            h = hashlib.sha256()
+            folder = self.path(dataset)
+            for p in sorted(folder.rglob("*")):
+                if p.is_file() and ".cache" not in p.parts:
+                    h.update(str(p.relative_to(folder)).encode())
+                    h.update(str(p.stat().st_size).encode())
+            card = folder / "README.md"
+            if card.exists():
+                h.update(card.read_bytes())
+            self._fingerprints[dataset] = h.hexdigest()[:16]
+        return self._fingerprints[dataset]
+
+    def rows(self, dataset: str, split: str, columns: tuple[str, ...] = ROW_COLUMNS) -> list[dict[str, Any]]:
+        """All rows of one split (only ``columns``); [] if the split does not exist."""
+        key = (dataset, split)
+        if key not in self._rows:
+            if not self.has(dataset):
+                raise ConfigError(f"dataset {dataset} not found in {self.data_dir}")
+            if split not in self.splits(dataset):
+                self._rows[key] = []
+            else:
+                import datasets
+
+                ds = datasets.load_dataset(str(self.path(dataset)), split=split)
+                missing = [c for c in columns if c not in ds.column_names]
+                if missing:
+                    raise ConfigError(f"{self.path(dataset)}: split {split} lacks columns {missing}")
+                self._rows[key] = ds.select_columns(list(columns)).to_list()
+        return self._rows[key]

@@ -1,0 +1,204 @@
+"""Seeded choice of the windows and sites that every model is scored on.
+
+The sites depend only on (seed, dataset, genome, sampling family) and the dataset rows, never on the model,
+so every model is scored on the same sites. Rules (docs/ARCHITECTURE.md "Tasks and sampling"):
+
+* genome datasets: an equal number of sites per genome, uniform over the ACGT positions at which both the
+  centred imputation window and the left-context window fit inside one row (windows never cross chunks);
+  ``imputation`` and ``next_nucleotide`` therefore share their sites;
+* read datasets: the window is the read, one site per sampled read, uniform over its ACGT positions >= 1;
+* dense windows: each ACGT position of a window is hidden with probability r (at least one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from genobench_hf.scoring.base import BASE_INDEX, BASES
+
+_ACGT = np.zeros(256, dtype=bool)
+_ACGT[[ord(b) for b in BASES]] = True
+_GC = np.zeros(256, dtype=bool)
+_GC[[ord("G"), ord("C")]] = True
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from any values, stable across processes and Python versions (unlike ``hash``)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def model_alphabet(seq: str) -> str:
+    """Uppercase ACGT kept, everything else N: what models are shown (DESIGN.md data conventions)."""
+    arr = np.frombuffer(seq.upper().encode("ascii", "replace"), dtype=np.uint8)
+    return np.where(_ACGT[arr], arr, ord("N")).astype(np.uint8).tobytes().decode("ascii")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window cut from one dataset row with its hidden sites and per-site metadata."""
+
+    genome_id: str
+    row: int  # index of the dataset row
+    start: int  # window start in the row's sequence
+    window: str  # model alphabet
+    sites: tuple[int, ...]  # positions in the window
+    targets: tuple[int, ...]
+    gc: float  # GC fraction of the window's ACGT positions that are not hidden (nan if none)
+
+
+def _gc_without(window: str, hidden: Sequence[int]) -> float:
+    arr = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
+    keep = _ACGT[arr].copy()
+    keep[list(hidden)] = False
+    n = int(keep.sum())
+    return float(_GC[arr][keep].sum() / n) if n else float("nan")
+
+
+def quotas(genome_ids: Sequence[str], total: int) -> dict[str, int]:
+    """Equal share per genome (sorted ids); the remainder goes to the first genomes in that order."""
+    ids = sorted(set(genome_ids))
+    if not ids:
+        return {}
+    base, rem = divmod(total, len(ids))
+    return {g: base + (1 if i < rem else 0) for i, g in enumerate(ids)}
+
+
+def _group_rows(rows: Sequence[Mapping[str, object]]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(str(row["genome_id"]), []).append(i)
+    return groups
+
+
+def _draw_positions(
+    rng: np.random.Generator, seqs: Sequence[np.ndarray], lo: Sequence[int], hi: Sequence[int], n: int
+) -> list[tuple[int, int]]:
+    """Up to ``n`` distinct (row, position) pairs, uniform over valid ACGT positions of all rows."""
+    sizes = np.array([max(0, h - low) for low, h in zip(lo, hi, strict=True)], dtype=np.int64)
+    total = int(sizes.sum())
+    if total <= 0 or n <= 0:
+        return []
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    chosen: dict[tuple[int, int], None] = {}
+    for _ in range(20):
+        draws = rng.integers(0, total, size=max(4 * n, 64))
+        which = np.searchsorted(offsets, draws, side="right") - 1
+        for r, d in zip(which.tolist(), draws.tolist(), strict=True):
+            pos = lo[r] + (d - int(offsets[r]))
+            if _ACGT[seqs[r][pos]] and (r, pos) not in chosen:
+                chosen[(r, pos)] = None
+                if len(chosen) == n:
+                    return list(chosen)
+    return list(chosen)
+
+
+def sample_sites(
+    rows: Sequence[Mapping[str, object]],
+    *,
+    n_sites: int,
+    window: int,
+    seed: int,
+    dataset: str,
+    reads: bool,
+    protocol: str,
+) -> list[Window]:
+    """One hidden site per window for ``imputation`` (centred) or ``next_nucleotide`` (site last)."""
+    left_only = protocol == "next_nucleotide"
+    groups = _group_rows(rows)
+    out: list[Window] = []
+    for genome_id, n in quotas(list(groups), n_sites).items():
+        idx = groups[genome_id]
+        rng = np.random.default_rng(stable_seed(seed, "sites", dataset, genome_id))
+        seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
+        seqs = [np.frombuffer(s.encode("ascii"), dtype=np.uint8) for s in seqs_txt]
+        if reads:
+            order = rng.permutation(len(idx))
+            picked: list[tuple[int, int]] = []
+            for r in order.tolist():
+                if len(picked) == n:
+                    break
+                cand = np.flatnonzero(_ACGT[seqs[r]][1:]) + 1
+                if cand.size:
+                    picked.append((r, int(cand[rng.integers(cand.size)])))
+        else:
+            half = window // 2
+            lo = [window - 1] * len(idx)
+            hi = [len(s) - (window - half) + 1 for s in seqs_txt]
+            picked = _draw_positions(rng, seqs, lo, hi, n)
+        for r, pos in picked:
+            seq = seqs_txt[r]
+            if reads:
+                start, end = 0, (pos + 1 if left_only else len(seq))
+            elif left_only:
+                start, end = pos - window + 1, pos + 1
+            else:
+                start = pos - window // 2
+                end = start + window
+            win = seq[start:end]
+            site = pos - start
+            out.append(
+                Window(
+                    genome_id=genome_id,
+                    row=idx[r],
+                    start=start,
+                    window=win,
+                    sites=(site,),
+                    targets=(BASE_INDEX[win[site]],),
+                    gc=_gc_without(win, [site]),
+                )
+            )
+    return out
+
+
+def sample_dense_windows(
+    rows: Sequence[Mapping[str, object]],
+    *,
+    n_sites: int,
+    window: int,
+    mask_rate: float,
+    seed: int,
+    dataset: str,
+    reads: bool,
+) -> list[Window]:
+    """Windows with a random set of hidden ACGT positions (rate ``mask_rate``, at least one each)."""
+    per_window = max(1, round(window * mask_rate))
+    n_windows = max(1, -(-n_sites // per_window))
+    groups = _group_rows(rows)
+    out: list[Window] = []
+    for genome_id, n in quotas(list(groups), n_windows).items():
+        idx = groups[genome_id]
+        rng = np.random.default_rng(stable_seed(seed, "dense", dataset, genome_id))
+        seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
+        seqs = [np.frombuffer(s.encode("ascii"), dtype=np.uint8) for s in seqs_txt]
+        if reads:
+            starts = [(int(r), 0) for r in rng.permutation(len(idx))[:n]]
+        else:
+            lo = [0] * len(idx)
+            hi = [len(s) - window + 1 for s in seqs_txt]
+            starts = _draw_positions(rng, seqs, lo, hi, n)
+        for r, start in starts:
+            win = seqs_txt[r] if reads else seqs_txt[r][start : start + window]
+            acgt = np.flatnonzero(_ACGT[np.frombuffer(win.encode("ascii"), dtype=np.uint8)])
+            if acgt.size == 0:
+                continue
+            hidden = acgt[rng.random(acgt.size) < mask_rate]
+            if hidden.size == 0:
+                hidden = acgt[[rng.integers(acgt.size)]]
+            sites = tuple(int(s) for s in hidden)
+            out.append(
+                Window(
+                    genome_id=genome_id,
+                    row=idx[r],
+                    start=start,
+                    window=win,
+                    sites=sites,
+                    targets=tuple(BASE_INDEX[win[s]] for s in sites),
+                    gc=_gc_without(win, sites),
+                )
+            )
+    return out
