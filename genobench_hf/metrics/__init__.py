@@ -1,0 +1,51 @@
+"""Every metric formula of genobench, implemented once.
+
+The runner writes results with these functions and the ``metrics/<name>`` evaluate modules wrap them,
+so ``evaluate.load("metrics/nucleotide_imputation")`` and a results file always carry the same numbers.
+Outputs are JSON-ready (Python floats, ints, lists, dicts; None where a value is undefined).
+"""
+
+from __future__ import annotations
+
+from genobench_hf.metrics.bootstrap import bootstrap_means, percentile_intervals
+from genobench_hf.metrics.nucleotide import (
+    GC_EDGES,
+    N_CALIBRATION_BINS,
+    accuracy_by_bins,
+    confusion_matrix,
+    expected_calibration_error,
+    nucleotide_metrics,
+    reliability_bins,
+    site_scores,
+)
+from genobench_hf.metrics.span import protein_recovery, span_metrics
+from genobench_hf.metrics.stats import average_ranks, spearman
+from genobench_hf.metrics.transfer import (
+    CHANCE_BITS,
+    gain_over_chance,
+    matrix_from_rows,
+    rare_gap,
+    transfer_summary,
+)
+
+__all__ = [
+    "CHANCE_BITS",
+    "GC_EDGES",
+    "N_CALIBRATION_BINS",
+    "accuracy_by_bins",
+    "average_ranks",
+    "bootstrap_means",
+    "confusion_matrix",
+    "expected_calibration_error",
+    "gain_over_chance",
+    "matrix_from_rows",
+    "nucleotide_metrics",
+    "percentile_intervals",
+    "protein_recovery",
+    "rare_gap",
+    "reliability_bins",
+    "site_scores",
+    "span_metrics",
+    "spearman",
+    "transfer_summary",
+]
