@@ -86,7 +86,16 @@ class ChunkedExecutor:
         return self.cache_dir / key / f"chunk-{index:06d}.npz"
 
     @staticmethod
-    def _save(path: Path, scores: list[SiteScores]) -> None:
+    def _content_hash(chunk: Sequence[Window], protocol: str) -> str:
+        """What a cached chunk must match: its windows, sites and protocol (not just their count)."""
+        h = hashlib.sha256(protocol.encode())
+        for w in chunk:
+            h.update(w.window.encode())
+            h.update(repr(w.sites).encode())
+        return h.hexdigest()
+
+    @staticmethod
+    def _save(path: Path, scores: list[SiteScores], content: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".chunk.", suffix=".npz", dir=path.parent)
         os.close(fd)
@@ -98,6 +107,7 @@ class ChunkedExecutor:
                 counts=np.array([len(s.probs) for s in scores], dtype=np.int64),
                 paths=np.array([s.path for s in scores]),
                 approximate=np.array([s.approximate for s in scores], dtype=bool),
+                content=np.array(content),
             )
             os.replace(tmp, path)
         except BaseException:
@@ -105,12 +115,12 @@ class ChunkedExecutor:
             raise
 
     @staticmethod
-    def _load(path: Path, expected_counts: list[int]) -> list[SiteScores] | None:
+    def _load(path: Path, content: str) -> list[SiteScores] | None:
         try:
             with np.load(path) as data:
+                if str(data["content"]) != content:
+                    return None  # a chunk of other windows: ignore it, recompute
                 counts = data["counts"].tolist()
-                if counts != expected_counts:
-                    return None  # a chunk of another sampling: ignore it, recompute
                 bounds = np.concatenate([[0], np.cumsum(counts)])
                 return [
                     SiteScores(
@@ -166,8 +176,9 @@ class ChunkedExecutor:
         for c in mine:
             chunk = windows[c * self.chunk_size : (c + 1) * self.chunk_size]
             counts = [len(w.sites) for w in chunk]
+            content = self._content_hash(chunk, protocol)
             path = self._chunk_path(key, c)
-            cached = self._load(path, counts) if path is not None and path.exists() else None
+            cached = self._load(path, content) if path is not None and path.exists() else None
             if cached is not None:
                 done[c] = cached
                 self.stats.cached_chunks += 1
@@ -184,7 +195,7 @@ class ChunkedExecutor:
                 self.stats.windows += len(chunk)
                 self.stats.computed_chunks += 1
                 if path is not None:
-                    self._save(path, done[c])
+                    self._save(path, done[c], content)
             if progress is not None:
                 progress.update(len(chunk) * self.world_size)
         if progress is not None:

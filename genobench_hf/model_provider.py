@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from genobench_hf.errors import ConfigError
 from genobench_hf.execution import fingerprint
 from genobench_hf.scoring.base import Scorer
-from genobench_hf.tasks.base import kingdom_of
+from genobench_hf.tasks.base import KINGDOMS, kingdom_of
 from genobench_hf.tasks.sampling import model_alphabet
 
 if TYPE_CHECKING:
@@ -133,6 +133,21 @@ class ModelProvider:
                 f"--baseline {spec!r}: only markov baselines are supported ('markov:K', 'none')"
             )
         return {"markov": self.markov(kingdom_of(dataset), order)}  # type: ignore[arg-type]
+
+    def trained_on(self) -> str:
+        """The kingdom a neural model was trained on (its config's ``genobench_trained_on``), else unknown."""
+        config = getattr(getattr(self._loaded, "model", None), "config", None)
+        value = getattr(config, "genobench_trained_on", None)
+        return str(value) if value else "unknown"
+
+    def transfer_rows(self, dataset: str) -> dict[str, Scorer]:
+        """Scorers by training kingdom: all three Markov chains, or the one neural model's own row."""
+        if self._scorer is not None:
+            return {self.trained_on(): self._scorer}
+        order = None if self._markov_order is None else int(self._markov_order)
+        return {
+            k: self.markov(k, order) for k in KINGDOMS if self.store.has(k) and self.store.rows(k, "train")
+        }
 
     def identity(self, scorer: Scorer) -> dict[str, Any]:
         return self._identity.get(id(scorer), {"name": scorer.name})

@@ -7,21 +7,17 @@ The runner owns orchestration only: sampling lives in ``tasks``, probabilities i
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genobench_hf import __version__
 from genobench_hf.errors import ConfigError
 from genobench_hf.execution import ChunkedExecutor, fingerprint
 from genobench_hf.results import new_results, skipped, write_results
 from genobench_hf.scoring.base import Scorer, SiteScores
 from genobench_hf.store import DatasetStore, default_data_dir
+from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
 from genobench_hf.tasks.base import parse_names
 from genobench_hf.tasks.sampling import Window
@@ -97,49 +93,6 @@ class RunContext:
         )
 
 
-def environment(world_size: int, device: str) -> dict[str, Any]:
-    """Package versions and hardware, so that a number can be traced to what produced it."""
-    import importlib.metadata as md
-
-    import torch
-
-    versions = {}
-    for pkg in (
-        "torch",
-        "transformers",
-        "datasets",
-        "accelerate",
-        "evaluate",
-        "numpy",
-        "pyarrow",
-        "tokenizers",
-    ):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "genobench": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "packages": versions,
-        "device": device,
-        "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
-        "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "world_size": world_size,
-    }
-
-
-def _peak_memory_mb(device: str) -> float:
-    import torch
-
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 if sys.platform != "darwin" else rss / 2**20
-
-
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run every requested task on every requested dataset; return (and on rank 0 write) the results."""
     from accelerate import Accelerator
@@ -192,7 +145,10 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             per_dataset[dataset] = task.run(models.scorer_for(dataset), dataset, context)
             doc["timing"].setdefault("by_task", {})[f"{task_name}/{dataset}"] = time.perf_counter() - t0
         doc["results"][task_name] = per_dataset
-        doc["summaries"][task_name] = summarise(per_dataset, task.metadata.main_score)
+        own = task.summarise(per_dataset)
+        doc["summaries"][task_name] = (
+            own if own is not None else summarise(per_dataset, task.metadata.main_score)
+        )
     stats = executor.stats
     doc["timing"].update(
         {
@@ -205,7 +161,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             "cached_chunks": stats.cached_chunks,
             "computed_chunks": stats.computed_chunks,
             "batch_size_backoffs": stats.batch_size_backoffs,
-            "peak_memory_mb": _peak_memory_mb(device),
+            "peak_memory_mb": peak_memory_mb(device),
         }
     )
     if accelerator.is_main_process:

@@ -40,7 +40,7 @@ class DatasetStore:
             raise ConfigError(
                 f"--data-dir {self.data_dir} does not exist; run `genobench datasets build --out DIR`"
             )
-        self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._rows: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
         self._fingerprints: dict[str, str] = {}
 
     def path(self, dataset: str) -> Path:
@@ -69,7 +69,7 @@ class DatasetStore:
 
     def rows(self, dataset: str, split: str, columns: tuple[str, ...] = ROW_COLUMNS) -> list[dict[str, Any]]:
         """All rows of one split (only ``columns``); [] if the split does not exist."""
-        key = (dataset, split)
+        key = (dataset, split, tuple(columns))
         if key not in self._rows:
             if not self.has(dataset):
                 raise ConfigError(f"dataset {dataset} not found in {self.data_dir}")

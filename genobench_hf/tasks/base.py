@@ -57,6 +57,11 @@ class TaskConfig:
     split: str = "test"
     limit: int | None = None  # at most this many sites per dataset (smoke runs)
     n_bootstrap: int = 1000
+    span_lengths: tuple[int, ...] = (30, 100, 300)
+    span_flank: int = 100
+    n_spans: int = 32
+    n_genes: int = 16
+    max_gene_length: int = 1000
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -82,6 +87,10 @@ class Task(ABC):
     @abstractmethod
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
         """Score ``dataset`` with ``scorer``; ``context`` is the runner's (data access, config, cache)."""
+
+    def summarise(self, per_dataset: dict[str, Any]) -> dict[str, Any] | None:
+        """A task-specific summary over datasets; None = the runner's mean of the main score."""
+        return None
 
 
 _TASKS: dict[str, type[Task]] = {}

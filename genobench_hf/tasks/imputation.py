@@ -61,26 +61,33 @@ class SiteTask(Task):
         )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
+        return self.score_split(scorer, dataset, context, context.config.task.split)
+
+    def score_split(
+        self, scorer: Scorer, dataset: str, context: Any, split: str, *, with_baselines: bool = True
+    ) -> dict[str, Any]:
+        """Metrics of ``scorer`` on sites sampled from one split (other tasks reuse this, e.g. rare species)."""
         protocol = str(self.metadata.protocol)
         reason = scorer.skip_reason(protocol)  # type: ignore[arg-type]
         if reason:
             return skipped(reason)
         cfg = context.config.task
-        rows = context.rows(dataset, cfg.split)
+        rows = context.rows(dataset, split)
         if not rows:
-            return skipped(f"dataset {dataset} has no rows in split {cfg.split!r}")
+            return skipped(f"dataset {dataset} has no rows in split {split!r}")
         windows = self.windows(rows, dataset, context)
         if not windows:
-            return skipped(f"no scorable windows of {cfg.window} nt in {dataset}/{cfg.split}")
-        scores = context.score(self.metadata.name, dataset, windows, protocol, scorer)
+            return skipped(f"no scorable windows of {cfg.window} nt in {dataset}/{split}")
+        key = f"{self.metadata.name}.{split}"
+        scores = context.score(key, dataset, windows, protocol, scorer)
         out = site_metrics(windows, scores, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
-        out["split"] = cfg.split
+        out["split"] = split
         out["window"] = cfg.window
         out["baselines"] = {"chance": {"accuracy": 0.25, "bits_per_nt": 2.0, "gain_over_chance_bits": 0.0}}
-        for name, baseline in context.baselines(dataset).items():
+        for name, baseline in (context.baselines(dataset) if with_baselines else {}).items():
             if baseline is scorer or baseline.skip_reason(protocol) is not None:  # type: ignore[arg-type]
                 continue
-            base_scores = context.score(f"{self.metadata.name}@{name}", dataset, windows, protocol, baseline)
+            base_scores = context.score(f"{key}@{name}", dataset, windows, protocol, baseline)
             full = site_metrics(windows, base_scores, n_bootstrap=0, seed=cfg.seed)
             out["baselines"][name] = {k: full[k] for k in BASELINE_KEYS} | {"model": baseline.name}
         return out

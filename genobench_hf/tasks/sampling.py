@@ -202,3 +202,59 @@ def sample_dense_windows(
                 )
             )
     return out
+
+
+def sample_spans(
+    rows: Sequence[Mapping[str, object]],
+    *,
+    n_spans: int,
+    span: int,
+    flank: int,
+    seed: int,
+    dataset: str,
+    reads: bool,
+) -> list[Window]:
+    """Windows of ``flank + span + flank`` nt whose central span (all ACGT) is hidden as a whole.
+
+    Reads are their own window: the span is placed uniformly inside the read (reads shorter than the
+    span give nothing).
+    """
+    groups = _group_rows(rows)
+    out: list[Window] = []
+    for genome_id, n in quotas(list(groups), n_spans).items():
+        idx = groups[genome_id]
+        rng = np.random.default_rng(stable_seed(seed, "span", span, dataset, genome_id))
+        seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
+        width = span + 2 * flank
+        picked = 0
+        for _ in range(50 * max(n, 1)):
+            if picked == n:
+                break
+            r = int(rng.integers(len(idx)))
+            seq = seqs_txt[r]
+            if reads:
+                if len(seq) < span + 2:
+                    continue
+                start, lo = 0, int(rng.integers(1, len(seq) - span))
+                win = seq
+            else:
+                if len(seq) < width:
+                    continue
+                start = int(rng.integers(0, len(seq) - width + 1))
+                win, lo = seq[start : start + width], flank
+            if "N" in win[lo : lo + span]:
+                continue
+            sites = tuple(range(lo, lo + span))
+            out.append(
+                Window(
+                    genome_id,
+                    idx[r],
+                    start,
+                    win,
+                    sites,
+                    tuple(BASE_INDEX[win[s]] for s in sites),
+                    _gc_without(win, sites),
+                )
+            )
+            picked += 1
+    return out
