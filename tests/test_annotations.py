@@ -11,7 +11,6 @@ import pytest
 from genobench_hf.data.annotations import (
     CDS,
     AnnotationFile,
-    _parse_location,
     cds_sequence,
     check_translation,
     match_records,
@@ -23,6 +22,7 @@ from genobench_hf.data.annotations import (
     validate_bounds,
 )
 from genobench_hf.data.fasta import read_fasta
+from genobench_hf.data.genbank import _parse_location
 from genobench_hf.errors import InputError
 
 # ---------------------------------------------------------------------------------------- locations

@@ -1,26 +1,56 @@
-"""GenBank and GFF3 CDS readers, record matching and the CDS translation self-check.
+"""The CDS model shared by the annotation readers, record matching and the CDS translation self-check.
 
-Only what the datasets need is parsed (CDS features, record names and lengths, the GenBank sequence),
-but that part is parsed strictly: malformed lines raise InputError naming file, line and record.
-CDS that cannot be placed on one contig (remote references ``ACC:1..9``, between-base sites ``n^m``,
-uncertain ``n.m`` sites, mixed strands) are skipped and counted in ``AnnotationFile.skipped``.
+``read_annotations`` picks the reader by file suffix: GenBank flat files (``genbank.py``) or GFF3
+(``gff3.py``); both produce an :class:`AnnotationFile` of :class:`CDS` in 0-based half-open contig
+coordinates, built with the helpers here so that the two formats agree on gene ids, skips and segment
+order. CDS that cannot be placed on one contig (remote references ``ACC:1..9``, between-base sites
+``n^m``, uncertain ``n.m`` sites, mixed strands) are skipped and counted in ``AnnotationFile.skipped``.
 
 gene_id precedence (both formats): locus_tag, gene, protein_id, then GFF3 ID / Parent / Name, and
 finally ``seqid:start-end(strand)``.
+
+The readers import this module, so it imports them lazily (in ``read_annotations`` and, for the names
+it re-exports, through the module ``__getattr__``): no import cycle.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any
 
-from genobench_hf.data.fasta import _VALID_BYTES, FastaRecord, open_text, reverse_complement
+from genobench_hf.data.fasta import reverse_complement
 from genobench_hf.data.genetic_code import start_codons, translate
 from genobench_hf.errors import InputError
+
+if TYPE_CHECKING:  # re-exported for existing ``from genobench_hf.data.annotations import ...``
+    from genobench_hf.data.genbank import read_genbank as read_genbank
+    from genobench_hf.data.genbank import read_genbank_sequences as read_genbank_sequences
+    from genobench_hf.data.gff3 import read_gff3 as read_gff3
+
+_REEXPORTED = {
+    "read_genbank": "genobench_hf.data.genbank",
+    "read_genbank_sequences": "genobench_hf.data.genbank",
+    "read_gff3": "genobench_hf.data.gff3",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Resolve the readers' names re-exported here on first use (PEP 562)."""
+    if name in _REEXPORTED:
+        value = getattr(importlib.import_module(_REEXPORTED[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Module attributes including the lazily re-exported reader names."""
+    return sorted([*globals(), *_REEXPORTED])
 
 
 @dataclass(frozen=True)
@@ -54,6 +84,9 @@ class AnnotationFile:
 
 def read_annotations(path: str | Path) -> AnnotationFile:
     """Read a GenBank (.gbk/.gb/.gbff/.genbank) or GFF3 (.gff/.gff3) file, optionally compressed."""
+    from genobench_hf.data.genbank import read_genbank
+    from genobench_hf.data.gff3 import read_gff3
+
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes if s.lower() not in (".gz", ".xz", ".bz2")]
     kind = suffixes[-1] if suffixes else ""
@@ -64,64 +97,16 @@ def read_annotations(path: str | Path) -> AnnotationFile:
     raise InputError("unknown annotation format (expected .gbk/.gb/.gbff/.genbank or .gff/.gff3)", path=p)
 
 
-# --------------------------------------------------------------------------- GenBank locations
-_TOKEN = re.compile(r"\s*(complement\(|join\(|order\(|bond\(|\)|,|[^(),]+)")
-_RANGE = re.compile(r"^(<?)(\d+)(?:\.\.(>?)(\d+))?$")
+# --------------------------------------------------------------------------- building CDS (readers)
+class SkippedCDS(Exception):
+    """A CDS that cannot be placed on one contig; the message is the skip reason."""
 
 
-class _Skip(Exception):
-    """A location that cannot be placed on this record; the message is the skip reason."""
-
-
-def _parse_location(text: str) -> list[tuple[int, int, str]]:
-    """Parse a location into (start0, end, strand) pieces in transcription order."""
-    tokens = _TOKEN.findall(text.replace(" ", ""))
-    if "".join(tokens) != text.replace(" ", ""):
-        raise ValueError("unparsable location")
-    pos = 0
-
-    def expr() -> list[tuple[int, int, str]]:
-        nonlocal pos
-        tok = tokens[pos]
-        pos += 1
-        if tok in ("complement(", "join(", "order(", "bond("):
-            parts = expr()
-            while tokens[pos] == ",":
-                pos += 1
-                parts += expr()
-            if tokens[pos] != ")":
-                raise ValueError("missing ')'")
-            pos += 1
-            if tok == "complement(":
-                return [(s, e, "-" if st == "+" else "+") for s, e, st in reversed(parts)]
-            return parts
-        if ":" in tok:
-            raise _Skip("remote reference")
-        if "^" in tok:
-            raise _Skip("between-base site (n^m)")
-        m = _RANGE.match(tok)
-        if m is None:
-            raise _Skip("uncertain site (n.m)") if re.fullmatch(r"\d+\.\d+", tok) else ValueError(tok)
-        start = int(m.group(2))
-        end = int(m.group(4)) if m.group(4) else start
-        if start < 1 or end < start:
-            raise ValueError(f"bad range {tok!r}")
-        return [(start - 1, end, "+")]
-
-    try:
-        pieces = expr()
-    except IndexError:
-        raise ValueError("unbalanced location") from None
-    if pos != len(tokens):
-        raise ValueError("trailing text in location")
-    return pieces
-
-
-def _make_cds(seqid: str, pieces: list[tuple[int, int, str]], **kw: object) -> CDS:
-    """Build a CDS from pieces in transcription order (raises _Skip on mixed strands)."""
+def make_cds(seqid: str, pieces: list[tuple[int, int, str]], **kw: object) -> CDS:
+    """Build a CDS from pieces in transcription order (raises SkippedCDS on mixed strands)."""
     strands = {st for _, _, st in pieces}
     if len(strands) != 1:
-        raise _Skip("mixed strands (trans-splicing)")
+        raise SkippedCDS("mixed strands (trans-splicing)")
     strand = strands.pop()
     spans = [(s, e) for s, e, _ in pieces]
     segments = tuple(sorted(spans))
@@ -132,16 +117,18 @@ def _make_cds(seqid: str, pieces: list[tuple[int, int, str]], **kw: object) -> C
     )  # type: ignore[arg-type]
 
 
-def _gene_id(
+def pick_gene_id(
     q: dict[str, str], fallbacks: Sequence[str], seqid: str, pieces: list[tuple[int, int, str]]
 ) -> str:
+    """gene_id by the module's precedence: locus_tag, gene, protein_id, ``fallbacks``, then coordinates."""
     for key in ("locus_tag", "gene", "protein_id", *fallbacks):
         if q.get(key):
             return q[key]
     return f"{seqid}:{min(p[0] for p in pieces)}-{max(p[1] for p in pieces)}({pieces[0][2]})"
 
 
-def _positive_int(value: str | None, what: str, path: Path, line: int, record: str) -> int | None:
+def optional_int(value: str | None, what: str, path: Path, line: int, record: str) -> int | None:
+    """An integer qualifier/attribute (None if absent); anything else is an InputError naming ``what``."""
     if value is None:
         return None
     try:
@@ -150,269 +137,6 @@ def _positive_int(value: str | None, what: str, path: Path, line: int, record: s
         raise InputError(
             f"{what} must be an integer, got {value!r}", path=path, line=line, record=record
         ) from None
-
-
-# --------------------------------------------------------------------------- GenBank reader
-@dataclass
-class _GbRecord:
-    locus: str = ""
-    length: int | None = None
-    accession: str = ""
-    version: str = ""
-    definition: str = ""
-    features: list[tuple[int, str, list[tuple[str, str]]]] = field(default_factory=list)
-    sequence: list[str] = field(default_factory=list)
-    origin_line: int = 0
-
-    @property
-    def seqid(self) -> str:
-        return self.version or self.accession or self.locus
-
-
-def _iter_genbank(path: Path, *, want_sequence: bool) -> Iterator[_GbRecord]:
-    """Yield GenBank records; features are (line, location, qualifiers) of CDS only."""
-    rec: _GbRecord | None = None
-    section = ""
-    feature: tuple[int, list[str], list[list[str]]] | None = None  # line, location parts, qualifiers
-
-    def close_feature() -> None:
-        nonlocal feature
-        if feature is not None and rec is not None:
-            quals = [(k, ("" if k == "translation" else " ").join(v).strip()) for k, *v in feature[2]]
-            rec.features.append((feature[0], "".join(feature[1]), quals))
-        feature = None
-
-    with open_text(path) as fh:
-        line_no = 0
-        for line_no, raw in enumerate(fh, 1):
-            line = raw.rstrip("\n")
-            if not line.strip():
-                continue
-            if line.startswith("LOCUS"):
-                if rec is not None:
-                    raise InputError("LOCUS before the previous record's '//'", path=path, line=line_no)
-                words = line.split()
-                rec = _GbRecord(locus=words[1] if len(words) > 1 else "")
-                m = re.search(r"(\d+)\s+(?:bp|aa)", line)
-                rec.length = int(m.group(1)) if m else None
-                section = "LOCUS"
-                continue
-            if rec is None:
-                raise InputError(
-                    "text before the first LOCUS line (not a GenBank file?)", path=path, line=line_no
-                )
-            if line.startswith("//"):
-                close_feature()
-                yield rec
-                rec, section = None, ""
-                continue
-            if not line[0].isspace():
-                close_feature()
-                section = line.split()[0]
-                value = line[len(section) :].strip()
-                if section == "ACCESSION" and value:
-                    rec.accession = value.split()[0]
-                elif section == "VERSION" and value:
-                    rec.version = value.split()[0]
-                elif section == "DEFINITION":
-                    rec.definition = value
-                elif section == "ORIGIN":
-                    rec.origin_line = line_no
-                continue
-            if section == "DEFINITION" and line.startswith("            "):
-                rec.definition += " " + line.strip()
-            elif section == "ORIGIN" and want_sequence:
-                rec.sequence.append(line)
-            elif section == "FEATURES":
-                if line[5] != " ":
-                    close_feature()
-                    key, _, loc = line.strip().partition(" ")
-                    if key == "CDS":
-                        feature = (line_no, [loc.strip()], [])
-                elif feature is not None:
-                    text = line.strip()
-                    value_so_far = "".join(feature[2][-1][1:]) if feature[2] else ""
-                    inside_quotes = value_so_far.startswith('"') and value_so_far.count('"') % 2 == 1
-                    if text.startswith("/") and not inside_quotes:
-                        key, _, value = text[1:].partition("=")
-                        feature[2].append([key, value])
-                    elif feature[2]:
-                        feature[2][-1].append(text)
-                    else:
-                        feature[1].append(text)
-        if rec is not None:
-            raise InputError(
-                "file ends inside a record (missing '//'; truncated?)",
-                path=path,
-                record=rec.seqid,
-                line=line_no,
-            )
-
-
-def _unquote(value: str) -> str:
-    return value[1:-1].replace('""', '"') if len(value) >= 2 and value[0] == value[-1] == '"' else value
-
-
-def read_genbank(path: str | Path) -> AnnotationFile:
-    """Read the CDS of every record of a GenBank flat file (the sequence is skipped; see read_genbank_sequences)."""
-    p = Path(path)
-    out = AnnotationFile(path=p, records={}, record_lengths={})
-    for rec in _iter_genbank(p, want_sequence=False):
-        seqid = rec.seqid
-        if seqid in out.records:
-            raise InputError("duplicate record", path=p, record=seqid)
-        out.records[seqid] = cds_list = []
-        out.record_lengths[seqid] = rec.length
-        out.aliases[seqid] = {n for n in (rec.locus, rec.accession, rec.version) if n}
-        for line_no, location, quals in rec.features:
-            q: dict[str, str] = {}
-            for k, v in quals:
-                q.setdefault(k, _unquote(v))
-            try:
-                pieces = _parse_location(location)
-                codon_start = _positive_int(q.get("codon_start"), "/codon_start", p, line_no, seqid) or 1
-                if codon_start not in (1, 2, 3):
-                    raise InputError(
-                        f"/codon_start must be 1, 2 or 3, got {codon_start}",
-                        path=p,
-                        line=line_no,
-                        record=seqid,
-                    )
-                cds = _make_cds(
-                    seqid,
-                    pieces,
-                    gene_id=_gene_id(q, (), seqid, pieces),
-                    codon_start=codon_start,
-                    transl_table=_positive_int(q.get("transl_table"), "/transl_table", p, line_no, seqid),
-                    translation=q["translation"].replace(" ", "") if "translation" in q else None,
-                    partial="<" in location or ">" in location,
-                    pseudo="pseudo" in q or "pseudogene" in q,
-                )
-            except _Skip as skip:
-                out.skipped[str(skip)] += 1
-                continue
-            except ValueError as exc:
-                raise InputError(
-                    f"cannot parse CDS location {location!r} ({exc})", path=p, line=line_no, record=seqid
-                ) from None
-            cds_list.append(cds)
-    if not out.records:
-        raise InputError("no GenBank records found", path=p)
-    return out
-
-
-def read_genbank_sequences(path: str | Path) -> Iterator[FastaRecord]:
-    """Yield the ORIGIN sequence of every GenBank record, validated like a FASTA record."""
-    p = Path(path)
-    for rec in _iter_genbank(p, want_sequence=True):
-        data = "".join(rec.sequence).encode("ascii", "replace").translate(None, b"0123456789 \t\r\n")
-        bad = data.translate(None, _VALID_BYTES)
-        if bad:
-            raise InputError(
-                f"sequence contains {chr(bad[0])!r}, not an IUPAC nucleotide code",
-                path=p,
-                record=rec.seqid,
-                line=rec.origin_line,
-            )
-        if not data:
-            raise InputError("record has no sequence (no ORIGIN section)", path=p, record=rec.seqid)
-        if rec.length is not None and rec.length != len(data):
-            raise InputError(
-                f"LOCUS says {rec.length} bp but ORIGIN holds {len(data)}",
-                path=p,
-                record=rec.seqid,
-                line=rec.origin_line,
-            )
-        yield FastaRecord(id=rec.seqid, description=rec.definition.rstrip("."), sequence=data.decode("ascii"))
-
-
-# --------------------------------------------------------------------------- GFF3 reader
-def _gff_attributes(text: str) -> dict[str, str]:
-    attrs: dict[str, str] = {}
-    for item in text.strip().split(";"):
-        if item.strip():
-            key, _, value = item.strip().partition("=")
-            attrs[unquote(key)] = unquote(value)
-    return attrs
-
-
-def read_gff3(path: str | Path) -> AnnotationFile:
-    """Read the CDS of a GFF3 file: lines sharing an ID (else a Parent) form one spliced CDS.
-
-    CDS lines with neither ID nor Parent stand alone. Reading stops at ``##FASTA``. Record lengths come
-    from ``##sequence-region`` pragmas (None where absent).
-    """
-    p = Path(path)
-    out = AnnotationFile(path=p, records={}, record_lengths={})
-    groups: dict[tuple[str, str], list[tuple[int, int, int, str, str, dict[str, str]]]] = {}
-    with open_text(p) as fh:
-        for line_no, raw in enumerate(fh, 1):
-            line = raw.rstrip("\n")
-            if line.startswith("##FASTA"):
-                break
-            if line.startswith("##sequence-region"):
-                words = line.split()
-                if len(words) == 4 and words[3].isdigit():
-                    out.record_lengths[words[1]] = int(words[3])
-                    out.records.setdefault(words[1], [])
-                continue
-            if not line.strip() or line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if len(cols) != 9:
-                raise InputError(f"expected 9 tab-separated columns, found {len(cols)}", path=p, line=line_no)
-            seqid, ftype = cols[0], cols[2]
-            out.records.setdefault(seqid, [])
-            out.record_lengths.setdefault(seqid, None)
-            if ftype != "CDS":
-                continue
-            try:
-                start, end = int(cols[3]), int(cols[4])
-            except ValueError:
-                raise InputError("start/end must be integers", path=p, line=line_no, record=seqid) from None
-            if start < 1 or end < start:
-                raise InputError(f"bad CDS coordinates {start}..{end}", path=p, line=line_no, record=seqid)
-            if cols[6] not in ("+", "-"):
-                raise InputError(
-                    f"CDS strand must be '+' or '-', got {cols[6]!r}", path=p, line=line_no, record=seqid
-                )
-            if cols[7] not in ("0", "1", "2", "."):
-                raise InputError(
-                    f"CDS phase must be 0, 1, 2 or '.', got {cols[7]!r}", path=p, line=line_no, record=seqid
-                )
-            attrs = _gff_attributes(cols[8])
-            key = attrs.get("ID") or (
-                f"Parent={attrs['Parent']}" if attrs.get("Parent") else f"line={line_no}"
-            )
-            phase = 0 if cols[7] == "." else int(cols[7])
-            groups.setdefault((seqid, key), []).append((line_no, start - 1, end, cols[6], str(phase), attrs))
-    for (seqid, _key), rows in groups.items():
-        strand = rows[0][3]
-        if any(r[3] != strand for r in rows):
-            out.skipped["mixed strands (trans-splicing)"] += 1
-            continue
-        rows.sort(key=lambda r: r[1], reverse=strand == "-")
-        pieces = [(r[1], r[2], strand) for r in rows]
-        attrs: dict[str, str] = {}
-        for r in rows:
-            for k, v in r[5].items():
-                attrs.setdefault(k, v)
-        table = _positive_int(attrs.get("transl_table"), "transl_table", p, rows[0][0], seqid)
-        out.records[seqid].append(
-            _make_cds(
-                seqid,
-                pieces,
-                gene_id=_gene_id(attrs, ("ID", "Parent", "Name", "gene_name"), seqid, pieces),
-                codon_start=int(rows[0][4]) + 1,
-                transl_table=table,
-                translation=None,
-                partial=attrs.get("partial") == "true" or "start_range" in attrs or "end_range" in attrs,
-                pseudo=attrs.get("pseudo") == "true",
-            )
-        )
-    if not out.records:
-        raise InputError("no GFF3 features found", path=p)
-    return out
 
 
 # --------------------------------------------------------------------------- matching records

@@ -27,7 +27,8 @@ import numpy as np
 from genobench_hf.errors import InputError
 
 IUPAC_NUCLEOTIDES = "ACGTUNRYSWKMBDHV"
-_VALID_BYTES = (IUPAC_NUCLEOTIDES + IUPAC_NUCLEOTIDES.lower()).encode("ascii")
+IUPAC_NUCLEOTIDE_BYTES = (IUPAC_NUCLEOTIDES + IUPAC_NUCLEOTIDES.lower()).encode("ascii")  # either case
+_VALID_BYTES = IUPAC_NUCLEOTIDE_BYTES  # old private name, kept for existing imports
 _WHITESPACE = b" \t\r\n\v\f"
 _PROTEIN_ONLY = set("EFILPQZJXO*efilpqzjxo")
 
@@ -107,7 +108,7 @@ def open_text(path: str | Path) -> TextIO:
 def _invalid_residue_error(path: Path, record: str, lines: list[tuple[int, str]]) -> InputError:
     """Locate the first non-IUPAC character of a record for the error message."""
     for line_no, text in lines:
-        bad = text.encode("utf-8", "replace").translate(None, _VALID_BYTES + _WHITESPACE)
+        bad = text.encode("utf-8", "replace").translate(None, IUPAC_NUCLEOTIDE_BYTES + _WHITESPACE)
         if bad:
             char = bad.decode("utf-8", "replace")[0]
             column = next(i for i, c in enumerate(text, 1) if c == char)
@@ -137,7 +138,7 @@ def _finish_record(path: Path, header: str, header_line: int, lines: list[tuple[
     except UnicodeEncodeError:
         raise _invalid_residue_error(path, rec_id, lines) from None
     data = data.translate(None, _WHITESPACE)
-    if data.translate(None, _VALID_BYTES):
+    if data.translate(None, IUPAC_NUCLEOTIDE_BYTES):
         raise _invalid_residue_error(path, rec_id, lines)
     if not data:
         raise InputError("record has no sequence", path=path, record=rec_id, line=header_line)
@@ -208,7 +209,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 _IS_ACGT = np.zeros(256, dtype=bool)
 _IS_ACGT[np.frombuffer(b"ACGT", dtype=np.uint8)] = True
 _IS_VALID = np.zeros(256, dtype=bool)
-_IS_VALID[np.frombuffer(_VALID_BYTES, dtype=np.uint8)] = True
+_IS_VALID[np.frombuffer(IUPAC_NUCLEOTIDE_BYTES, dtype=np.uint8)] = True
 
 
 def clean_sequence(raw: str) -> CleanSequence:
