@@ -69,7 +69,9 @@ def test_cache_makes_rerun_free_and_identical(tmp_path: Path) -> None:
 
 def test_chunks_of_another_sampling_are_not_reused(tmp_path: Path) -> None:
     wins = _windows(10)
-    ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False).run("k", wins, "imputation", HashScorer())
+    ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False).run(
+        "k", wins, "imputation", HashScorer()
+    )
     other = [Window(w.genome_id, 0, 0, w.window, (3, 4), (0, 0), 0.5) for w in wins]
     ex = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False)
     ex.run("k", other, "imputation_dense", HashScorer())

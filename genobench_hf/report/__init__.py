@@ -1,0 +1,50 @@
+"""``genobench report``: results files -> a self-contained HTML report, a Markdown summary and figures.
+
+Every number shown is read from the results files (each cell keeps its file and JSON path); the report
+computes nothing that a results file does not already hold, apart from labelled presentational values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from genobench_hf.report.collect import Run, load_runs
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    markdown: Path
+    figures: list[Path]
+
+
+def build_report(
+    results: Sequence[str | Path], out_dir: str | Path, *, title: str = "genobench report"
+) -> ReportFiles:
+    """Write ``report.html``, ``report.md`` and ``figures/*.svg`` into ``out_dir``."""
+    from genobench_hf.report.figures import build_figures
+    from genobench_hf.report.html import render_html
+    from genobench_hf.report.markdown import render_markdown
+    from genobench_hf.report.sections import build_sections
+
+    runs = load_runs(results)
+    out = Path(out_dir)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    figures = build_figures(runs)
+    written = []
+    for fig in figures.values():
+        path = fig_dir / f"{fig.name}.svg"
+        path.write_text(fig.svg, encoding="utf-8")
+        written.append(path)
+    sections = build_sections(runs, figures)
+    html = out / "report.html"
+    html.write_text(render_html(runs, sections, title), encoding="utf-8")
+    md = out / "report.md"
+    md.write_text(render_markdown(runs, sections, title), encoding="utf-8")
+    return ReportFiles(html, md, written)
+
+
+__all__ = ["ReportFiles", "Run", "build_report", "load_runs"]
