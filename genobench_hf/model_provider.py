@@ -134,6 +134,11 @@ class ModelProvider:
             )
         return {"markov": self.markov(kingdom_of(dataset), order)}  # type: ignore[arg-type]
 
+    @property
+    def loaded(self) -> Any:
+        """The loaded transformers model (``LoadedModel``), or None for the Markov baseline."""
+        return self._loaded
+
     def trained_on(self) -> str:
         """The kingdom a neural model was trained on (its config's ``genobench_trained_on``), else unknown."""
         config = getattr(getattr(self._loaded, "model", None), "config", None)
