@@ -72,11 +72,11 @@ def test_imputation_and_next_nucleotide_share_sites() -> None:
 
 
 def test_gc_excludes_the_site() -> None:
-    from genobench_hf.tasks.sampling import _gc_without
+    from genobench_hf.tasks.sampling import gc_without
 
-    assert _gc_without("AAGAA", [2]) == 0.0
-    assert _gc_without("AAGAC", [2]) == 0.25
-    assert _gc_without("NNGNC", [2]) == 1.0  # N is not counted
+    assert gc_without("AAGAA", [2]) == 0.0
+    assert gc_without("AAGAC", [2]) == 0.25
+    assert gc_without("NNGNC", [2]) == 1.0  # N is not counted
     rows = [{"genome_id": "g", "sequence": "G" * 500}]
     (w,) = sample_sites(rows, n_sites=1, window=81, seed=0, dataset="X", reads=False, protocol="imputation")
     assert w.gc == 1.0 and w.targets == (2,)

@@ -8,6 +8,11 @@ Outputs are JSON-ready (Python floats, ints, lists, dicts; None where a value is
 from __future__ import annotations
 
 from genobench_hf.metrics.bootstrap import bootstrap_means, percentile_intervals
+from genobench_hf.metrics.conservation import (
+    CONSERVATION_BINS,
+    accuracy_by_conservation,
+    conservation_correlation,
+)
 from genobench_hf.metrics.nucleotide import (
     GC_EDGES,
     N_CALIBRATION_BINS,
@@ -30,12 +35,15 @@ from genobench_hf.metrics.transfer import (
 
 __all__ = [
     "CHANCE_BITS",
+    "CONSERVATION_BINS",
     "GC_EDGES",
     "N_CALIBRATION_BINS",
     "accuracy_by_bins",
+    "accuracy_by_conservation",
     "average_ranks",
     "bootstrap_means",
     "confusion_matrix",
+    "conservation_correlation",
     "expected_calibration_error",
     "gain_over_chance",
     "matrix_from_rows",

@@ -1,5 +1,6 @@
 """Benchmark tasks. Importing this package registers every built-in task."""
 
+from genobench_hf.tasks import conservation as _conservation  # noqa: F401
 from genobench_hf.tasks import efficiency as _efficiency  # noqa: F401
 from genobench_hf.tasks import imputation as _imputation  # noqa: F401  (registers tasks)
 from genobench_hf.tasks import span_imputation as _span_imputation  # noqa: F401

@@ -51,7 +51,7 @@ class Window:
     gc: float  # GC fraction of the window's ACGT positions that are not hidden (nan if none)
 
 
-def _gc_without(window: str, hidden: Sequence[int]) -> float:
+def gc_without(window: str, hidden: Sequence[int]) -> float:
     arr = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
     keep = _ACGT[arr].copy()
     keep[list(hidden)] = False
@@ -149,7 +149,7 @@ def sample_sites(
                     window=win,
                     sites=(site,),
                     targets=(BASE_INDEX[win[site]],),
-                    gc=_gc_without(win, [site]),
+                    gc=gc_without(win, [site]),
                 )
             )
     return out
@@ -198,7 +198,7 @@ def sample_dense_windows(
                     window=win,
                     sites=sites,
                     targets=tuple(BASE_INDEX[win[s]] for s in sites),
-                    gc=_gc_without(win, sites),
+                    gc=gc_without(win, sites),
                 )
             )
     return out
@@ -253,7 +253,7 @@ def sample_spans(
                     win,
                     sites,
                     tuple(BASE_INDEX[win[s]] for s in sites),
-                    _gc_without(win, sites),
+                    gc_without(win, sites),
                 )
             )
             picked += 1

@@ -18,7 +18,7 @@ from genobench_hf.results import skipped
 from genobench_hf.scoring.base import BASE_INDEX, Scorer
 from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.infill import decoder_for, infill
-from genobench_hf.tasks.sampling import Window, _gc_without, model_alphabet, quotas, sample_spans, stable_seed
+from genobench_hf.tasks.sampling import Window, gc_without, model_alphabet, quotas, sample_spans, stable_seed
 
 GENE_COLUMNS = ("genome_id", "sequence", "cds", "chunk_start", "genetic_code")
 
@@ -61,7 +61,7 @@ def sample_genes(
             table = int(cds.get("transl_table") or rows[r].get("genetic_code") or 1)
             out.append(
                 (
-                    Window(genome_id, r, lo, win, sites, targets, _gc_without(win, sites)),
+                    Window(genome_id, r, lo, win, sites, targets, gc_without(win, sites)),
                     {**cds, "table": table},
                 )
             )
