@@ -1,0 +1,319 @@
+"""Genome -> dataset rows: contig/chunk rows (PRO, EUK, VIR) and read rows (*_reads).
+
+One genome is held in memory at a time (its cleaned records), never the corpus: read sampling needs the
+contig lengths before drawing, and a second decompression pass would cost more than the memory. Rows
+carry no ``split`` yet: the split needs every genome's sketch, so the build writes rows first and adds the
+split column when it assembles the shards. Column order and types are fixed by the Arrow schemas below
+(ARCHITECTURE.md, row schemas).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from genobench_hf.data.annotations import (
+    check_translation,
+    match_records,
+    phased_segments,
+    read_annotations,
+    read_genbank_sequences,
+    validate_bounds,
+)
+from genobench_hf.data.fasta import CleanSequence, clean_sequence, read_fasta, reverse_complement
+from genobench_hf.data.sketch import Sketch
+from genobench_hf.data.taxonomy import GenomeEntry
+from genobench_hf.errors import InputError
+
+DEFAULT_CHUNK_SIZE = 1_000_000
+DEFAULT_READS_PER_GENOME = 2000
+DEFAULT_READ_LENGTH = 150
+MAX_NON_ACGT_FRACTION = 0.10  # reads with more non-ACGT bases are rejected and redrawn
+MAX_DRAWS_PER_READ = 50  # bound on redraws: a genome of mostly N yields fewer reads (counted, warned)
+
+_INTERVAL = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64())]))
+_CDS = pa.list_(
+    pa.struct(
+        [
+            ("start", pa.int64()),
+            ("end", pa.int64()),
+            ("strand", pa.string()),
+            ("phase", pa.int8()),
+            ("gene_id", pa.string()),
+            ("transl_table", pa.int16()),
+            ("translation_ok", pa.bool_()),
+        ]
+    )
+)
+_TAXONOMY_FIELDS = [
+    ("kingdom", pa.string()),
+    ("domain", pa.string()),
+    ("phylum", pa.string()),
+    ("class", pa.string()),
+    ("order", pa.string()),
+    ("family", pa.string()),
+    ("genus", pa.string()),
+    ("species", pa.string()),
+    ("taxid", pa.string()),
+    ("genetic_code", pa.int16()),
+    ("organism", pa.string()),
+    ("accession", pa.string()),
+    ("source", pa.string()),
+    ("license", pa.string()),
+    ("sha256", pa.string()),
+    ("split", pa.string()),
+]
+CONTIG_SCHEMA = pa.schema(
+    [
+        ("genome_id", pa.string()),
+        ("file", pa.string()),
+        ("contig_id", pa.string()),
+        ("description", pa.string()),
+        ("chunk_index", pa.int32()),
+        ("chunk_start", pa.int64()),
+        ("contig_length", pa.int64()),
+        ("length", pa.int64()),
+        ("sequence", pa.large_string()),
+        ("gc", pa.float64()),
+        ("n_non_acgt", pa.int64()),
+        ("softmask", _INTERVAL),
+        ("non_acgt", _INTERVAL),
+        *_TAXONOMY_FIELDS,
+        ("cds", _CDS),
+    ]
+)
+READ_SCHEMA = pa.schema(
+    [
+        ("read_id", pa.string()),
+        ("genome_id", pa.string()),
+        ("contig_id", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("strand", pa.string()),
+        ("sequence", pa.string()),
+        ("gc", pa.float64()),
+        *_TAXONOMY_FIELDS,
+    ]
+)
+
+
+@dataclass
+class GenomeStats:
+    """Per-genome counts for the build summary."""
+
+    bases: int = 0
+    contigs: int = 0
+    cds: int = 0
+    translation_failures: int = 0
+    cds_skipped: int = 0
+    reads: int = 0
+    reads_short: int = 0  # reads that could not be drawn (too much non-ACGT or contigs too short)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Genome:
+    """One genome's cleaned records and CDS segments (contig coordinates), ready to be cut into rows."""
+
+    entry: GenomeEntry
+    ids: list[str]
+    descriptions: list[str]
+    records: list[CleanSequence]
+    cds: dict[str, list[dict]]  # contig id -> segment dicts sorted by start
+    stats: GenomeStats
+
+
+def provenance(entry: GenomeEntry) -> dict:
+    """The taxonomy/provenance columns every row of a genome shares (split is filled by the build)."""
+    return {
+        "kingdom": entry.kingdom,
+        **entry.lineage(),
+        "taxid": entry.taxid,
+        "genetic_code": entry.genetic_code,
+        "organism": entry.organism,
+        "accession": entry.accession,
+        "source": entry.source,
+        "license": entry.license,
+        "sha256": entry.sha256,
+        "split": "",
+    }
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from its parts that is the same on every machine and run (unlike ``hash()``)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def load_genome(entry: GenomeEntry, sketch: Sketch | None = None) -> Genome:
+    """Read, clean and annotate one genome; optionally feed its sequence to ``sketch``."""
+    reader = read_genbank_sequences(entry.path) if entry.is_genbank else read_fasta(entry.path)
+    ids, descriptions, records = [], [], []
+    stats = GenomeStats()
+    for record in reader:
+        clean = clean_sequence(record.sequence)
+        if sketch is not None:
+            sketch.update(clean.sequence)
+        ids.append(record.id)
+        descriptions.append(record.description)
+        records.append(clean)
+        stats.bases += len(clean.sequence)
+    stats.contigs = len(records)
+    cds = _annotate(entry, ids, records, stats) if entry.annotation is not None else {}
+    return Genome(entry, ids, descriptions, records, cds, stats)
+
+
+def _annotate(entry: GenomeEntry, ids: list[str], records: list[CleanSequence], stats: GenomeStats):
+    annotation = read_annotations(entry.annotation)
+    lengths = [len(r.sequence) for r in records]
+    mapping = match_records(annotation, ids, lengths)
+    index = {fid: i for i, fid in enumerate(ids)}
+    stats.cds_skipped = sum(annotation.skipped.values())
+    out: dict[str, list[dict]] = {}
+    for seqid, fid in mapping.items():
+        contig = records[index[fid]].sequence
+        segments = out.setdefault(fid, [])
+        for feature in annotation.records[seqid]:
+            validate_bounds(feature, len(contig), annotation.path)
+            ok = check_translation(feature, contig, entry.genetic_code)
+            stats.cds += 1
+            stats.translation_failures += not ok
+            table = feature.transl_table if feature.transl_table is not None else entry.genetic_code
+            for start, end, phase in phased_segments(feature):
+                segments.append(
+                    {
+                        "start": start,
+                        "end": end,
+                        "strand": feature.strand,
+                        "phase": phase,
+                        "gene_id": feature.gene_id,
+                        "transl_table": table,
+                        "translation_ok": ok,
+                    }
+                )
+    for segments in out.values():
+        segments.sort(key=lambda s: (s["start"], s["end"], s["gene_id"]))
+    return out
+
+
+def _clip(intervals: list[tuple[int, int]], starts: list[int], lo: int, hi: int) -> list[dict]:
+    """Intervals overlapping [lo, hi), shifted to chunk coordinates (``starts`` = their sorted starts)."""
+    first = max(bisect.bisect_right(starts, lo) - 1, 0)
+    out = []
+    for s, e in intervals[first:]:
+        if s >= hi:
+            break
+        if e > lo:
+            out.append({"start": max(s, lo) - lo, "end": min(e, hi) - lo})
+    return out
+
+
+def _gc(seq: str) -> float | None:
+    gc = seq.count("G") + seq.count("C")
+    acgt = gc + seq.count("A") + seq.count("T")
+    return gc / acgt if acgt else None
+
+
+def contig_rows(genome: Genome, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[dict]:
+    """One row per contig, or per ``chunk_size`` window of a longer contig (windows never cross rows)."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    entry, shared = genome.entry, provenance(genome.entry)
+    for contig_id, description, record in zip(genome.ids, genome.descriptions, genome.records, strict=True):
+        seq = record.sequence
+        soft_starts = [s for s, _ in record.softmask]
+        iupac_starts = [s for s, _ in record.non_acgt]
+        segments = genome.cds.get(contig_id, [])
+        for index, lo in enumerate(range(0, len(seq), chunk_size)):
+            hi = min(lo + chunk_size, len(seq))
+            chunk = seq[lo:hi]
+            non_acgt = _clip(record.non_acgt, iupac_starts, lo, hi)
+            yield {
+                "genome_id": entry.genome_id,
+                "file": entry.file,
+                "contig_id": contig_id,
+                "description": description,
+                "chunk_index": index,
+                "chunk_start": lo,
+                "contig_length": len(seq),
+                "length": hi - lo,
+                "sequence": chunk,
+                "gc": _gc(chunk),
+                "n_non_acgt": sum(i["end"] - i["start"] for i in non_acgt),
+                "softmask": _clip(record.softmask, soft_starts, lo, hi),
+                "non_acgt": non_acgt,
+                **shared,
+                "cds": [s for s in segments if s["start"] < hi and s["end"] > lo],
+            }
+
+
+def read_rows(
+    genome: Genome,
+    n_reads: int = DEFAULT_READS_PER_GENOME,
+    read_length: int = DEFAULT_READ_LENGTH,
+    seed: int = 0,
+) -> Iterator[dict]:
+    """``n_reads`` fragments of ``read_length``: start uniform over every valid window of the genome
+    (so contigs weigh by length), alternating strands (half each; '-' is reverse-complemented), a window
+    with more than 10% non-ACGT redrawn (bounded). Seeded by (seed, genome_id) through a stable hash.
+    """
+    if read_length < 1 or n_reads < 0:
+        raise ValueError("read_length must be positive and n_reads >= 0")
+    entry, shared = genome.entry, provenance(genome.entry)
+    windows = np.array([max(len(r.sequence) - read_length + 1, 0) for r in genome.records], dtype=np.int64)
+    total = int(windows.sum())
+    if total == 0 or n_reads == 0:
+        if n_reads:
+            genome.stats.reads_short += n_reads
+            genome.stats.warnings.append(f"{entry.genome_id}: no contig holds {read_length} nt; no reads")
+        return
+    cumulative = np.cumsum(windows)
+    rng = np.random.default_rng(stable_seed("reads", seed, entry.genome_id))
+    max_bad = math.floor(MAX_NON_ACGT_FRACTION * read_length)
+    made = draws = 0
+    budget = MAX_DRAWS_PER_READ * n_reads
+    while made < n_reads and draws < budget:
+        batch = rng.integers(0, total, size=min(max(n_reads - made, 64), budget - draws))
+        draws += len(batch)
+        for pos in batch.tolist():
+            contig = int(np.searchsorted(cumulative, pos, side="right"))
+            start = pos - (int(cumulative[contig - 1]) if contig else 0)
+            fragment = genome.records[contig].sequence[start : start + read_length]
+            acgt = sum(fragment.count(b) for b in "ACGT")
+            if read_length - acgt > max_bad:
+                continue
+            strand = "+" if made % 2 == 0 else "-"
+            yield {
+                "read_id": f"{entry.genome_id}:{made}",
+                "genome_id": entry.genome_id,
+                "contig_id": genome.ids[contig],
+                "start": start,
+                "end": start + read_length,
+                "strand": strand,
+                "sequence": fragment if strand == "+" else reverse_complement(fragment),
+                "gc": _gc(fragment),
+                **shared,
+            }
+            made += 1
+            if made == n_reads:
+                break
+    genome.stats.reads += made
+    if made < n_reads:
+        genome.stats.reads_short += n_reads - made
+        genome.stats.warnings.append(
+            f"{entry.genome_id}: only {made}/{n_reads} reads with <= 10% non-ACGT found in {draws} draws"
+        )
+
+
+def rows_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows -> an Arrow table in the fixed schema (raises InputError if a row does not fit it)."""
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(f"row does not fit the dataset schema: {exc}") from None
