@@ -154,6 +154,14 @@ class ModelProvider:
             k: self.markov(k, order) for k in KINGDOMS if self.store.has(k) and self.store.rows(k, "train")
         }
 
+    def markov_summary(self) -> dict[str, Any]:
+        """Order (and validation bits per order when chosen automatically) of every chain fitted."""
+        return {
+            ident["kingdom"]: {"model": ident["model"], "order_selection_bits": ident["order_selection_bits"]}
+            for ident in self._identity.values()
+            if "kingdom" in ident
+        }
+
     def identity(self, scorer: Scorer) -> dict[str, Any]:
         return self._identity.get(id(scorer), {"name": scorer.name})
 

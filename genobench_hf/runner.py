@@ -149,6 +149,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         doc["summaries"][task_name] = (
             own if own is not None else summarise(per_dataset, task.metadata.main_score)
         )
+    doc["config"]["markov_chains"] = models.markov_summary()
     stats = executor.stats
     doc["timing"].update(
         {

@@ -78,6 +78,7 @@ class DatasetStore:
             else:
                 import datasets
 
+                datasets.disable_progress_bars()  # genobench shows its own progress
                 ds = datasets.load_dataset(str(self.path(dataset)), split=split)
                 missing = [c for c in columns if c not in ds.column_names]
                 if missing:

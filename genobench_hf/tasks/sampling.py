@@ -97,6 +97,20 @@ def _draw_positions(
     return list(chosen)
 
 
+def _read_sites(rng: np.random.Generator, seqs: Sequence[np.ndarray], n: int) -> list[tuple[int, int]]:
+    """``n`` distinct (read, position >= 1) ACGT sites: one per read in a seeded order, cycling through the
+    reads again (new positions) when a genome has fewer reads than sites."""
+    picked: dict[tuple[int, int], None] = {}
+    for _ in range(max(1, -(-4 * n // max(len(seqs), 1)))):
+        for r in rng.permutation(len(seqs)).tolist():
+            if len(picked) == n:
+                return list(picked)
+            cand = np.flatnonzero(_ACGT[seqs[r]][1:]) + 1
+            if cand.size:
+                picked.setdefault((r, int(cand[rng.integers(cand.size)])), None)
+    return list(picked)
+
+
 def sample_sites(
     rows: Sequence[Mapping[str, object]],
     *,
@@ -117,14 +131,7 @@ def sample_sites(
         seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
         seqs = [np.frombuffer(s.encode("ascii"), dtype=np.uint8) for s in seqs_txt]
         if reads:
-            order = rng.permutation(len(idx))
-            picked: list[tuple[int, int]] = []
-            for r in order.tolist():
-                if len(picked) == n:
-                    break
-                cand = np.flatnonzero(_ACGT[seqs[r]][1:]) + 1
-                if cand.size:
-                    picked.append((r, int(cand[rng.integers(cand.size)])))
+            picked = _read_sites(rng, seqs, n)
         else:
             half = window // 2
             lo = [window - 1] * len(idx)

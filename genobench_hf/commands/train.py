@@ -1,0 +1,93 @@
+"""``genobench train``: train a baseline architecture on a dataset's train split (see genobench_hf.training)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _json_dict(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object, e.g. '{\"hidden_size\": 128}'")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    from genobench_hf.models.configuration import ARCHS
+    from genobench_hf.training.config import DEFAULT_MAX_MINUTES, DEFAULT_PRICE_PER_DEVICE_HOUR
+
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "train",
+        help="train a baseline DNA language model (lstm, cnn, transformer, ...) on a dataset",
+        description=(
+            "Train one of genobench's baseline architectures on random windows of a dataset's train split "
+            "with Accelerate (CPU, GPUs or several nodes: launch with `accelerate launch`/`torchrun`), "
+            "evaluating validation bits per nucleotide and checkpointing every --eval-every steps. Writes a "
+            "save_pretrained folder (model + tokenizer), training_metrics.json (time, throughput, memory, "
+            "device-hours, cost) and a model card."
+        ),
+    )
+    p.add_argument("--arch", required=True, choices=ARCHS)
+    p.add_argument("--dataset", required=True, help="dataset name in --data-dir, e.g. PRO, EUK, VIR")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--data-dir", type=Path, help="what `genobench datasets build` wrote (default: the embedded corpus)")
+    p.add_argument("--objective", default="clm", choices=["clm", "mlm"], help="mlm: transformer only")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="number of optimizer steps")
+    budget.add_argument(
+        "--max-minutes", type=float, help=f"training time budget (default {DEFAULT_MAX_MINUTES:g} when --steps is absent)"
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="windows per step per device (default 32)")
+    p.add_argument("--seq-len", type=int, default=256, help="nucleotides per window (default 256)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: per arch, 2e-3; transformer 1e-3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=200, help="validation + checkpoint interval in steps")
+    p.add_argument("--val-windows", type=int, default=64, help="validation windows (fixed seeded sample)")
+    prices = ", ".join(f"{k} ${v:g}" for k, v in DEFAULT_PRICE_PER_DEVICE_HOUR.items())
+    p.add_argument("--price-per-device-hour", type=float, help=f"USD for the cost estimate (default: {prices})")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--stop-after", type=int, help="checkpoint and exit at this step (continue with --resume)")
+    p.add_argument(
+        "--bf16", default="auto", choices=["auto", "on", "off"],
+        help="bf16 autocast (auto: on CUDA; on CPU only for archs measured faster)",
+    )  # fmt: skip
+    p.add_argument("--model-config", type=_json_dict, default={}, help="JSON object of model config fields")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genobench_hf.training import TrainConfig, train
+
+    config = TrainConfig(
+        arch=args.arch, dataset=args.dataset, out=args.out, data_dir=args.data_dir, objective=args.objective,
+        steps=args.steps, max_minutes=args.max_minutes, batch_size=args.batch_size, seq_len=args.seq_len,
+        lr=args.lr, seed=args.seed, eval_every=args.eval_every, val_windows=args.val_windows,
+        price_per_device_hour=args.price_per_device_hour, resume=args.resume, stop_after=args.stop_after,
+        bf16=args.bf16, model_overrides=args.model_config, quiet=args.quiet,
+    )  # fmt: skip
+    result = train(config)
+    m = result.metrics
+    if not m.get("finished", True):
+        print(f"stopped at step {m['steps']}; continue with --resume")
+        return 0
+    if m.get("device_count", 1) == 1 or _is_main():
+        print(
+            f"{config.arch} on {config.dataset}: validation {m['final_validation_bits_per_nt']:.4f} bits/nt after "
+            f"{m['steps']} steps, {m['wall_time_s']:.0f} s ({m['nucleotides_per_s']:,.0f} nt/s), "
+            f"est. ${m['estimated_cost_usd']:.4f}; model in {config.out}"
+        )
+    return 0
+
+
+def _is_main() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+

@@ -1,0 +1,277 @@
+"""Load any transformers masked or causal LM with its tokenizer, and run it for the scorers.
+
+Loading is where users meet most problems (wrong folder, a base model without its head, a tokenizer
+from another model, remote code), so every check here ends in a :class:`ModelError` that says what to
+fix. :class:`LoadedModel` also owns the single forward routine (padding, device, autocast) that every
+scoring path uses, so batch handling lives in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from genobench_hf.alignment import TokenizerKind, detect_tokenizer_kind
+from genobench_hf.errors import ConfigError, ModelError
+
+ModelKind = Literal["masked", "causal"]
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json", "*.bin.index.json")
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for scoring: weights, tokenizer, and the facts the scorers branch on."""
+
+    model: Any
+    tokenizer: Any
+    model_kind: ModelKind
+    tokenizer_kind: TokenizerKind
+    name: str
+    revision: str | None = None
+    max_length: int | None = None  # tokens per input, special tokens included; None = unbounded
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def causal_prefix(self) -> list[int]:
+        """Ids put before a causal model's input: the tokenizer's own prefix, else BOS if it has one."""
+        with_sp = self.tokenizer("A")["input_ids"]
+        without = self.tokenizer("A", add_special_tokens=False)["input_ids"]
+        if len(with_sp) > len(without) and with_sp[-len(without) :] == without:
+            return list(with_sp[: len(with_sp) - len(without)])
+        bos = self.tokenizer.bos_token_id
+        return [] if bos is None else [bos]
+
+    def check_length(self, n_tokens: int, n_nucleotides: int) -> None:
+        """Refuse inputs longer than the model accepts (windows are the task's choice, not ours to cut)."""
+        if self.max_length is not None and n_tokens > self.max_length:
+            fits = int(n_nucleotides - (n_tokens - self.max_length) * n_nucleotides / max(n_tokens, 1))
+            raise ModelError(
+                f"{self.name}: a window of {n_nucleotides} nt becomes {n_tokens} tokens, but the model "
+                f"accepts at most {self.max_length} tokens (about {fits} nt with this tokenizer, special "
+                "tokens included); use a shorter --window"
+            )
+
+    def log_probs_at(
+        self, inputs: Sequence[np.ndarray], positions: Sequence[np.ndarray], *, autocast: bool = False
+    ) -> list[torch.Tensor]:
+        """One padded forward over ``inputs``; float64 log-softmax over the FULL vocabulary at the
+        requested positions of each input (a list of ``(len(positions[j]), V)`` tensors)."""
+        pad = self.tokenizer.pad_token_id
+        pad = 0 if pad is None else pad
+        width = max(len(x) for x in inputs)
+        ids = np.full((len(inputs), width), pad, dtype=np.int64)
+        mask = np.zeros((len(inputs), width), dtype=np.int64)
+        for j, x in enumerate(inputs):
+            ids[j, : len(x)] = x
+            mask[j, : len(x)] = 1
+        device = self.device
+        ctx: Any = contextlib.nullcontext()
+        if autocast:
+            half = torch.bfloat16 if device.type == "cpu" else torch.float16
+            ctx = torch.autocast(device.type, dtype=half)
+        with torch.inference_mode(), ctx:
+            out = self.model(
+                input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device)
+            )
+        rows = np.repeat(np.arange(len(inputs)), [len(p) for p in positions])
+        cols = np.concatenate([np.asarray(p, dtype=np.int64) for p in positions])
+        sel = out.logits[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)]
+        logp = torch.log_softmax(sel.to(torch.float64), dim=-1).cpu()
+        return list(torch.split(logp, [len(p) for p in positions]))
+
+    def iter_log_probs(
+        self,
+        inputs: Sequence[np.ndarray],
+        positions: Sequence[np.ndarray],
+        batch_size: int,
+        *,
+        autocast: bool = False,
+    ) -> Iterator[tuple[np.ndarray, list[torch.Tensor]]]:
+        """:meth:`log_probs_at` over batches of ``batch_size`` inputs, longest first (less padding);
+        yields ``(indices into inputs, log-probs per input)`` so callers reduce each batch at once."""
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+        order = np.argsort([-len(x) for x in inputs], kind="stable")
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            yield (
+                idx,
+                self.log_probs_at([inputs[j] for j in idx], [positions[j] for j in idx], autocast=autocast),
+            )
+
+
+def resolve_autocast(loaded: LoadedModel, autocast: bool | None) -> bool:
+    """``None`` = automatic: mixed precision on CUDA, full fp32 on CPU (exact, reproducible numbers)."""
+    return loaded.device.type == "cuda" if autocast is None else autocast
+
+
+def _kind_from_names(names: Sequence[str]) -> ModelKind | None:
+    for n in names:
+        if n.endswith("ForMaskedLM"):
+            return "masked"
+        if n.endswith(("ForCausalLM", "LMHeadModel")):
+            return "causal"
+    return None
+
+
+def detect_model_kind(config: Any, model: Any = None) -> ModelKind:
+    """Masked or causal, from the model class, ``architectures``, ``is_decoder`` or the Auto mappings."""
+    from transformers.models.auto import modeling_auto as ma
+
+    if model is not None:
+        kind = getattr(model, "model_kind", None) or _kind_from_names([type(model).__name__])
+        if kind is None:
+            raise ModelError(
+                f"{type(model).__name__} has no masked-LM or causal-LM head; load the ...ForMaskedLM / "
+                "...ForCausalLM variant of the checkpoint"
+            )
+        return kind
+    archs = list(getattr(config, "architectures", None) or [])
+    kind = _kind_from_names(archs)
+    if kind is not None:
+        return kind
+    if archs:
+        raise ModelError(
+            f"the checkpoint's architecture {archs} has no masked-LM or causal-LM head (a bare encoder?); "
+            "genobench needs the model with its LM head, or pass --model-kind to load one anyway"
+        )
+    if getattr(config, "is_decoder", False):
+        return "causal"
+    in_masked = config.model_type in ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    in_causal = config.model_type in ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    if in_masked or in_causal:
+        return "masked" if in_masked else "causal"
+    raise ModelError(f"cannot tell whether model type {config.model_type!r} is masked or causal; pass it")
+
+
+def _max_length(model: Any, tokenizer: Any) -> int | None:
+    cfg = model.config
+    limit = next(
+        (
+            v
+            for a in ("max_position_embeddings", "n_positions")
+            if isinstance(v := getattr(cfg, a, None), int)
+        ),
+        None,
+    )
+    if (
+        limit is not None
+        and cfg.model_type == "esm"
+        and getattr(cfg, "position_embedding_type", "") == "absolute"
+    ):
+        limit -= (cfg.pad_token_id or 0) + 1  # ESM numbers positions from padding_idx + 1
+    tok_limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_limit, int) and tok_limit < 1_000_000:
+        limit = tok_limit if limit is None else min(limit, tok_limit)
+    return limit
+
+
+def wrap_model(
+    model: Any,
+    tokenizer: Any,
+    *,
+    model_kind: Literal["auto", "masked", "causal"] = "auto",
+    tokenizer_kind: str | TokenizerKind = "auto",
+    name: str | None = None,
+    revision: str | None = None,
+) -> LoadedModel:
+    """Check that ``model`` and ``tokenizer`` fit each other and the scoring protocols; wrap them."""
+    kind: ModelKind = detect_model_kind(model.config, model) if model_kind == "auto" else model_kind
+    if kind not in ("masked", "causal"):
+        raise ConfigError(f"model kind must be auto, masked or causal, not {model_kind!r}")
+    if kind == "masked" and tokenizer.mask_token_id is None:
+        raise ModelError("the tokenizer has no mask token, so it cannot be scored as a masked LM")
+    out_emb = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    n_out = out_emb.weight.shape[0] if out_emb is not None else getattr(model.config, "vocab_size", None)
+    if n_out is not None and len(tokenizer) > n_out:
+        raise ModelError(
+            f"the tokenizer has {len(tokenizer)} tokens but the model predicts only {n_out}: "
+            "tokenizer and model do not belong together"
+        )
+    tk = TokenizerKind.parse(tokenizer_kind) if isinstance(tokenizer_kind, str) else tokenizer_kind
+    model.eval()
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        model_kind=kind,
+        tokenizer_kind=tk or detect_tokenizer_kind(tokenizer),
+        name=name or getattr(model.config, "_name_or_path", "") or type(model).__name__,
+        revision=revision,
+        max_length=_max_length(model, tokenizer),
+    )
+
+
+def load_model(
+    spec: str | Path,
+    *,
+    model_kind: Literal["auto", "masked", "causal"] = "auto",
+    tokenizer_kind: str | TokenizerKind = "auto",
+    trust_remote_code: bool = False,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: str | torch.device | None = None,
+    revision: str | None = None,
+) -> LoadedModel:
+    """Load a Hub id or local folder as a masked or causal LM (auto-detected unless given).
+
+    ``dtype="auto"`` keeps fp32 on CPU (use autocast for speed) and the checkpoint's dtype elsewhere.
+    Safetensors weights are preferred when present.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    if dtype not in ("auto", *_DTYPES):
+        raise ConfigError(f"dtype must be auto, float32, bfloat16 or float16, not {dtype!r}")
+    spec_s = str(spec)
+    path = Path(spec_s)
+    use_safetensors: bool | None = None
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path}: no config.json; not a transformers model folder")
+        if not any(any(path.glob(p)) for p in _WEIGHT_FILES):
+            raise ModelError(f"{path}: no weights (*.safetensors or pytorch_model.bin) beside config.json")
+        use_safetensors = True if any(path.glob("*.safetensors")) else None
+        if json.loads((path / "config.json").read_text()).get("auto_map") and not trust_remote_code:
+            raise ModelError(f"{path} needs its own code (auto_map in config.json); pass --trust-remote-code")
+    try:
+        config = AutoConfig.from_pretrained(spec_s, trust_remote_code=trust_remote_code, revision=revision)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the config of {spec_s!r}: {exc}") from exc
+    if getattr(config, "auto_map", None) and not trust_remote_code:
+        raise ModelError(f"{spec_s} needs its own code (auto_map); pass --trust-remote-code")
+    kind: ModelKind = detect_model_kind(config) if model_kind == "auto" else model_kind
+    auto_cls = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    torch_dtype: Any = _DTYPES.get(dtype, torch.float32 if dev.type == "cpu" else "auto")
+    try:
+        model, info = auto_cls.from_pretrained(
+            spec_s, config=config, dtype=torch_dtype, trust_remote_code=trust_remote_code,
+            use_safetensors=use_safetensors, revision=revision, output_loading_info=True,
+        )  # fmt: skip
+        tokenizer = AutoTokenizer.from_pretrained(
+            spec_s, trust_remote_code=trust_remote_code, revision=revision
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"cannot load {spec_s!r} as a {kind} LM: {exc}") from exc
+    if info.get("missing_keys"):
+        missing = sorted(info["missing_keys"])
+        raise ModelError(
+            f"{spec_s}: the checkpoint has no weights for {missing[:4]}{'...' if len(missing) > 4 else ''}; "
+            f"it lacks the {kind}-LM head (a base model?) and would be scored with random weights"
+        )
+    return wrap_model(
+        model.to(dev),
+        tokenizer,
+        model_kind=kind,
+        tokenizer_kind=tokenizer_kind,
+        name=spec_s,
+        revision=revision or getattr(config, "_commit_hash", None),
+    )

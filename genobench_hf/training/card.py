@@ -1,0 +1,115 @@
+"""The model card (``README.md``) of a trained baseline, with its validation bits/nt as a ``model-index``.
+
+Rendered with ``huggingface_hub.ModelCard``/``ModelCardData`` and checked offline by parsing the written
+file back (``ModelCard.validate`` needs the network): the metric must come back with its value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from genobench_hf.errors import ModelError
+from genobench_hf.training.config import TrainConfig
+
+METRIC_TYPE = "bits_per_nucleotide"
+LICENSE = "apache-2.0"
+
+_BODY = """
+# genobench {arch} ({objective_name}) trained on {dataset}
+
+A small baseline DNA language model from genobench (a benchmark of DNA language models): the
+`{arch}` architecture ({n_params:,} parameters) over single nucleotides, trained as a {objective_name} on
+random {seq_len}-nt windows (both strands) of the **train** split of the genobench `{dataset}` dataset.
+
+| | |
+|---|---|
+| validation bits per nucleotide | **{val:.4f}** (chance = 2.0) |
+| final train bits per nucleotide | {train:.4f} |
+| steps x batch | {steps:,} x {batch} ({devices} {device}) |
+| nucleotides seen | {tokens:,} |
+| wall time | {wall:.1f} s ({nps:,.0f} nt/s) |
+| device-hours / estimated cost | {dev_hours:.4f} h / ${cost:.4f} (at ${price}/device-hour, {price_source}) |
+| peak memory | {mem:.0f} MiB ({mem_kind}) |
+
+Validation bits/nt are measured on a fixed seeded sample of {val_windows} windows of the validation split,
+{val_note}.
+
+## Usage
+
+```python
+import genobench_hf.models  # registers the genobench architectures with the Auto classes
+from transformers import {auto}, AutoTokenizer
+
+model = {auto}.from_pretrained("path/to/this/folder")
+tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")
+```
+
+Input is uppercase A/C/G/T/N; other IUPAC codes should be mapped to N. Score it with
+`genobench evaluate --model path/to/this/folder`.{stateful_note}
+
+Full training metrics: `training_metrics.json`.
+"""
+
+
+def render_model_card(config: TrainConfig, metrics: dict[str, Any]) -> ModelCard:
+    """The card for a finished run (``metrics`` = the ``training_metrics.json`` dict)."""
+    clm = config.objective == "clm"
+    val = metrics["final_validation_bits_per_nt"]
+    data = ModelCardData(
+        library_name="transformers",
+        license=LICENSE,
+        tags=["genomics", "dna", "genobench", f"genobench-{config.arch}"],
+        datasets=[config.dataset],
+        pipeline_tag="text-generation" if clm else "fill-mask",
+        model_name=f"genobench-{config.arch}-{config.objective}-{config.dataset}",
+        eval_results=[
+            EvalResult(
+                task_type="text-generation" if clm else "fill-mask",
+                task_name="next-nucleotide prediction" if clm else "masked nucleotide prediction",
+                dataset_type=config.dataset,
+                dataset_name=f"genobench {config.dataset}",
+                dataset_split="validation",
+                metric_type=METRIC_TYPE,
+                metric_name="validation bits per nucleotide",
+                metric_value=val,
+            )
+        ],
+    )
+    body = _BODY.format(
+        arch=config.arch, objective_name="causal LM" if clm else "masked LM", dataset=config.dataset,
+        n_params=metrics["parameters"], seq_len=config.seq_len, val=val, train=metrics["final_train_bits_per_nt"],
+        steps=metrics["steps"], batch=config.batch_size, devices=metrics["device_count"],
+        device=metrics["device_kind"], tokens=metrics["tokens_seen"], wall=metrics["wall_time_s"],
+        nps=metrics["nucleotides_per_s"], dev_hours=metrics["device_hours"], cost=metrics["estimated_cost_usd"],
+        price=metrics["price_per_device_hour_usd"], price_source=metrics["price_source"],
+        mem=metrics["peak_memory_mib"], mem_kind=metrics["peak_memory_kind"], val_windows=config.val_windows,
+        val_note="left context only (every A/C/G/T target after [BOS])" if clm
+        else f"{config.mlm_probability:.0%} of A/C/G/T positions masked BERT-style (80/10/10)",
+        auto="AutoModelForCausalLM" if clm else "AutoModelForMaskedLM",
+        stateful_note=(
+            "\n\nTrained with truncated backpropagation through time: the LSTM state was carried over "
+            "consecutive windows of a genome; scoring runs each window from a zero state."
+            if config.arch == "lstm_stateful" else ""
+        ),
+    )  # fmt: skip
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+def check_model_card(path: Path, expected_bits: float) -> None:
+    """Re-parse a written card; raise :class:`ModelError` unless the model-index carries the metric."""
+    card = ModelCard.load(path)
+    results = card.data.eval_results or []
+    ok = any(r.metric_type == METRIC_TYPE and abs(float(r.metric_value) - expected_bits) < 1e-9 for r in results)
+    if not ok or card.data.library_name != "transformers":
+        raise ModelError(f"{path}: the model card does not re-parse with its model-index ({results})")
+
+
+def write_model_card(out: Path, config: TrainConfig, metrics: dict[str, Any]) -> Path:
+    """Write ``out/README.md`` and check it by parsing it back."""
+    path = Path(out) / "README.md"
+    render_model_card(config, metrics).save(path)
+    check_model_card(path, metrics["final_validation_bits_per_nt"])
+    return path
