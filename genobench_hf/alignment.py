@@ -30,6 +30,11 @@ for _i, _b in enumerate(NUCLEOTIDES):
     _BASE_CODE[ord(_b)] = _i
 
 
+def base_codes(seq: str) -> np.ndarray:
+    """A=0, C=1, G=2, T=3 per position, -1 for anything else (N), without a Python loop."""
+    return _BASE_CODE[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+
+
 @dataclass(frozen=True)
 class TokenizerKind:
     """How a tokenizer cuts DNA: ``char``, fixed-frame ``kmer`` (``k``, ``stride``) or ``bpe``."""
@@ -214,7 +219,7 @@ class Aligner:
         assert self._kmer_table is not None and k is not None and stride is not None
         if len(seq) < k:
             return Alignment(np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
-        codes = _BASE_CODE[raw]
+        codes = base_codes(seq)
         windows = np.lib.stride_tricks.sliding_window_view(codes, k)[::stride]
         index = windows @ (4 ** np.arange(k - 1, -1, -1, dtype=np.int64))
         ids = np.where((windows < 0).any(axis=1), -1, self._kmer_table[np.clip(index, 0, None)])

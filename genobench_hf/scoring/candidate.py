@@ -139,15 +139,15 @@ class CandidateScorer:
         path: str | None = None,
     ) -> None:
         self.loaded = loaded
-        self.kind = tokenizer_kind or loaded.tokenizer_kind
+        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
         self.name = loaded.name
         self.right_context = right_context
         self.autocast = resolve_autocast(loaded, autocast)
-        self.from_site = from_site and self.kind.fixed_frame
-        self.aligner = Aligner(loaded.tokenizer, self.kind)
+        self.from_site = from_site and self.tokenizer_kind.fixed_frame
+        self.aligner = Aligner(loaded.tokenizer, self.tokenizer_kind)
         self.causal = loaded.model_kind == "causal"
-        self.path = path or f"candidate.{self.kind.kind}"
-        self.approximate = self.kind.kind == "bpe"
+        self.path = path or f"candidate.{self.tokenizer_kind.kind}"
+        self.approximate = self.tokenizer_kind.kind == "bpe"
         self._prefix = np.array(loaded.causal_prefix() if self.causal else [], dtype=np.int64)
 
     def skip_reason(self, protocol: Protocol_) -> str | None:
@@ -189,7 +189,7 @@ class CandidateScorer:
             return [_Item(a.input_ids, np.zeros(0, np.int64), np.zeros(0, np.int64)) for a in aligns], 1.0
         lo = min(int(a.spans[c, 0].min()) for a, c in zip(aligns, covers, strict=True))
         hi = max(int(a.spans[c, 1].max()) for a, c in zip(aligns, covers, strict=True))
-        if not self.kind.overlapping:
+        if not self.tokenizer_kind.overlapping:
             lo, hi = _close_span(aligns, lo, hi)
         items = []
         for a in aligns:

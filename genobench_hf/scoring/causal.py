@@ -45,19 +45,19 @@ class CausalLMScorer:
             raise ModelError(f"right_context must be >= 0, got {right_context}")
         self.loaded = loaded
         self.name = loaded.name
-        self.kind = tokenizer_kind or loaded.tokenizer_kind
+        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
         self.autocast = resolve_autocast(loaded, autocast)
-        self.char = self.kind.kind == "char"
+        self.char = self.tokenizer_kind.kind == "char"
         self._bayes = CandidateScorer(
             loaded,
-            tokenizer_kind=self.kind,
+            tokenizer_kind=self.tokenizer_kind,
             right_context=right_context,
             autocast=autocast,
             from_site=self.char,
             path="causal.bayes" if self.char else None,
         )
         if self.char:
-            self.aligner = Aligner(loaded.tokenizer, self.kind)
+            self.aligner = Aligner(loaded.tokenizer, self.tokenizer_kind)
             self._acgt = torch.from_numpy(self.aligner.align(NUCLEOTIDES, special=False).input_ids)
             self._prefix = np.array(loaded.causal_prefix(), dtype=np.int64)
 

@@ -23,6 +23,7 @@ from genobench_hf.errors import ConfigError, ModelError
 
 ModelKind = Literal["masked", "causal"]
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PAD_MULTIPLE = 32  # inputs are padded to a multiple of this many tokens (batch-size invariance)
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
 
@@ -62,13 +63,19 @@ class LoadedModel:
             )
 
     def log_probs_at(
-        self, inputs: Sequence[np.ndarray], positions: Sequence[np.ndarray], *, autocast: bool = False
+        self,
+        inputs: Sequence[np.ndarray],
+        positions: Sequence[np.ndarray],
+        *,
+        autocast: bool = False,
+        width: int | None = None,
     ) -> list[torch.Tensor]:
-        """One padded forward over ``inputs``; float64 log-softmax over the FULL vocabulary at the
-        requested positions of each input (a list of ``(len(positions[j]), V)`` tensors)."""
+        """One forward over ``inputs`` right-padded to ``width`` (default: the longest); float64
+        log-softmax over the FULL vocabulary at the requested positions of each input (a list of
+        ``(len(positions[j]), V)`` tensors)."""
         pad = self.tokenizer.pad_token_id
         pad = 0 if pad is None else pad
-        width = max(len(x) for x in inputs)
+        width = max([width or 0, *(len(x) for x in inputs)])
         ids = np.full((len(inputs), width), pad, dtype=np.int64)
         mask = np.zeros((len(inputs), width), dtype=np.int64)
         for j, x in enumerate(inputs):
@@ -97,17 +104,24 @@ class LoadedModel:
         *,
         autocast: bool = False,
     ) -> Iterator[tuple[np.ndarray, list[torch.Tensor]]]:
-        """:meth:`log_probs_at` over batches of ``batch_size`` inputs, longest first (less padding);
-        yields ``(indices into inputs, log-probs per input)`` so callers reduce each batch at once."""
+        """:meth:`log_probs_at` over batches of ``batch_size`` inputs; yields ``(indices into inputs,
+        log-probs per input)`` so callers reduce each batch at once.
+
+        Each input is padded to its own length bucket (a multiple of :data:`PAD_MULTIPLE`, capped at the
+        model's maximum) and batches never mix buckets, so an input's padded shape, and hence its
+        numbers, do not depend on the batch size or on its batch-mates.
+        """
         if batch_size < 1:
             raise ConfigError(f"batch size must be >= 1, got {batch_size}")
-        order = np.argsort([-len(x) for x in inputs], kind="stable")
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            yield (
-                idx,
-                self.log_probs_at([inputs[j] for j in idx], [positions[j] for j in idx], autocast=autocast),
-            )
+        cap = self.max_length or np.iinfo(np.int64).max
+        width = np.array([max(len(x), min(-(-len(x) // PAD_MULTIPLE) * PAD_MULTIPLE, cap)) for x in inputs])
+        order = np.lexsort((np.arange(len(inputs)), -width))
+        for w in np.unique(width)[::-1]:
+            group = order[width[order] == w]
+            for start in range(0, len(group), batch_size):
+                idx = group[start : start + batch_size]
+                batch = [inputs[j] for j in idx], [positions[j] for j in idx]
+                yield idx, self.log_probs_at(*batch, autocast=autocast, width=int(w))
 
 
 def resolve_autocast(loaded: LoadedModel, autocast: bool | None) -> bool:

@@ -25,6 +25,7 @@ from genobench_hf.alignment import (
     Aligner,
     Alignment,
     TokenizerKind,
+    base_codes,
     check_fixed_frame,
     covering_pairs,
     kmer_strings,
@@ -42,7 +43,6 @@ from genobench_hf.scoring.candidate import (
 )
 from genobench_hf.scoring.loading import LoadedModel, resolve_autocast
 
-_CODE = {b: i for i, b in enumerate(NUCLEOTIDES)}
 _CHUNK = 1 << 22  # (pair, k-mer, base) cells marginalised at once: bounds memory
 BPE_DENSE_SKIP = (
     "imputation_dense is defined for masked LMs with single-nucleotide or fixed-frame k-mer tokens; "
@@ -80,14 +80,14 @@ class MaskedLMScorer:
             raise ModelError(f"{loaded.name} is a {loaded.model_kind} LM; use CausalLMScorer")
         self.loaded = loaded
         self.name = loaded.name
-        self.kind = tokenizer_kind or loaded.tokenizer_kind
+        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
         self.autocast = resolve_autocast(loaded, autocast)
-        self.path = f"masked.{self.kind.kind}"
+        self.path = f"masked.{self.tokenizer_kind.kind}"
         self._candidate: CandidateScorer | None = None
-        if not self.kind.fixed_frame:
-            self._candidate = CandidateScorer(loaded, tokenizer_kind=self.kind, autocast=autocast)
+        if not self.tokenizer_kind.fixed_frame:
+            self._candidate = CandidateScorer(loaded, tokenizer_kind=self.tokenizer_kind, autocast=autocast)
             return
-        self.aligner = Aligner(loaded.tokenizer, self.kind)
+        self.aligner = Aligner(loaded.tokenizer, self.tokenizer_kind)
         check_fixed_frame(self.aligner)
         self._tables: dict[int, torch.Tensor] = {}
 
@@ -127,7 +127,7 @@ class MaskedLMScorer:
         ids = a.input_ids.copy()
         ids[self._tokens_to_mask(a, site, token)] = self.loaded.tokenizer.mask_token_id  # ... and masked
         start = a.spans[token, 0]
-        codes = np.array([_CODE.get(c, -1) for c in unit.seq], dtype=np.int64)
+        codes = base_codes(unit.seq)
         codes[hidden] = -1
         allowed = np.ones((len(unit.seq), 4), dtype=bool)
         known = np.flatnonzero(codes >= 0)
@@ -144,7 +144,7 @@ class MaskedLMScorer:
         if width not in self._tables:
             if width > 8:
                 raise ModelError(f"tokens of {width} nt are too long for the fixed-frame path")
-            if self.kind.kind == "char":
+            if self.tokenizer_kind.kind == "char":
                 ids = [self.aligner.align(b, special=False).input_ids[0] for b in NUCLEOTIDES]
             else:
                 vocab = self.loaded.tokenizer.get_vocab()
