@@ -16,7 +16,8 @@ Modes: ``zero`` sets the channel to 0; ``mean`` sets it to its mean activation o
 tokens of reference inputs (:func:`channel_means`), which keeps the layer's average input to the next
 one (zeroing a channel with a large mean also shifts everything downstream). Hooks live only inside the
 ``with`` block; anything cached outside it (e.g. the runner's score cache) does not know about them, so
-callers must score directly.
+callers must score directly. Hooks run in registration order: a :func:`~genobench_hf.representations.capture`
+entered inside an ``ablate`` block sees the ablated output, one entered before it the original.
 """
 
 from __future__ import annotations

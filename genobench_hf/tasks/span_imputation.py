@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf.errors import ModelError
 from genobench_hf.metrics import span_metrics
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import BASE_INDEX, Scorer
@@ -88,11 +89,6 @@ class SpanImputation(Task):
         higher_is_better=True,
     )
 
-    def _run_windows(
-        self, context: Any, scorer: Scorer, key: str, dataset: str, windows: list[Window]
-    ) -> list[str]:
-        return infill(context, key, dataset, windows, scorer)
-
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
         mode = decoder_for(scorer)
         if mode is None:
@@ -119,12 +115,16 @@ class SpanImputation(Task):
                 out["by_length"][str(length)] = skipped(f"no {length}-nt span fits the rows of {dataset}")
                 continue
             truth = ["".join(w.window[s] for s in w.sites) for w in windows]
-            pred = self._run_windows(context, scorer, f"span{length}", dataset, windows)
+            try:
+                pred = infill(context, f"span{length}", dataset, windows, scorer)
+            except ModelError as exc:  # e.g. the window is longer than the model accepts
+                out["by_length"][str(length)] = skipped(str(exc))
+                continue
             out["by_length"][str(length)] = span_metrics(pred, truth, max_distance=50)
             preds += pred
             truths += truth
             for name, base in baselines.items():
-                base_preds[name] += self._run_windows(context, base, f"span{length}@{name}", dataset, windows)
+                base_preds[name] += infill(context, f"span{length}@{name}", dataset, windows, base)
         if not truths:
             return skipped(f"no span of lengths {cfg.span_lengths} fits the rows of {dataset}")
         overall = span_metrics(preds, truths, max_distance=50)
@@ -153,7 +153,10 @@ class SpanImputation(Task):
             return skipped(f"no annotated gene of <= {cfg.max_gene_length} nt in {dataset}/{cfg.split}")
         windows = [w for w, _ in picked]
         truth = ["".join(w.window[s] for s in w.sites) for w in windows]
-        pred = self._run_windows(context, scorer, "genes", dataset, windows)
+        try:
+            pred = infill(context, "genes", dataset, windows, scorer)
+        except ModelError as exc:
+            return skipped(str(exc))
         pairs = [
             (_protein(p, cds["strand"], cds["table"]), _protein(t, cds["strand"], cds["table"]))
             for p, t, (_, cds) in zip(pred, truth, picked, strict=True)
