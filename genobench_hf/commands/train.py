@@ -36,21 +36,27 @@ def register(subparsers: Any) -> None:
     p.add_argument("--arch", required=True, choices=ARCHS)
     p.add_argument("--dataset", required=True, help="dataset name in --data-dir, e.g. PRO, EUK, VIR")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--data-dir", type=Path, help="what `genobench datasets build` wrote (default: the embedded corpus)")
+    p.add_argument(
+        "--data-dir", type=Path, help="what `genobench datasets build` wrote (default: the embedded corpus)"
+    )
     p.add_argument("--objective", default="clm", choices=["clm", "mlm"], help="mlm: transformer only")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="number of optimizer steps")
     budget.add_argument(
-        "--max-minutes", type=float, help=f"training time budget (default {DEFAULT_MAX_MINUTES:g} when --steps is absent)"
+        "--max-minutes",
+        type=float,
+        help=f"training time budget (default {DEFAULT_MAX_MINUTES:g} when --steps is absent)",
     )
     p.add_argument("--batch-size", type=int, default=32, help="windows per step per device (default 32)")
     p.add_argument("--seq-len", type=int, default=256, help="nucleotides per window (default 256)")
-    p.add_argument("--lr", type=float, help="peak learning rate (default: per arch, 2e-3; transformer 1e-3)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: per arch, 3e-3; transformer 2e-3)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-every", type=int, default=200, help="validation + checkpoint interval in steps")
+    p.add_argument("--eval-every", type=int, default=100, help="validation + checkpoint interval in steps")
     p.add_argument("--val-windows", type=int, default=64, help="validation windows (fixed seeded sample)")
     prices = ", ".join(f"{k} ${v:g}" for k, v in DEFAULT_PRICE_PER_DEVICE_HOUR.items())
-    p.add_argument("--price-per-device-hour", type=float, help=f"USD for the cost estimate (default: {prices})")
+    p.add_argument(
+        "--price-per-device-hour", type=float, help=f"USD for the cost estimate (default: {prices})"
+    )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--stop-after", type=int, help="checkpoint and exit at this step (continue with --resume)")
     p.add_argument(
@@ -90,4 +96,3 @@ def _is_main() -> bool:
     import os
 
     return os.environ.get("RANK", "0") == "0"
-

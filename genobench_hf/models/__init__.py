@@ -47,12 +47,16 @@ def make_config(arch: str, objective: str = "clm", **overrides: Any) -> Genobenc
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}; choose clm or mlm")
     if objective == "mlm" and arch not in MASKED_LM_CLASSES:
-        raise ConfigError(f"--objective mlm needs a bidirectional arch ({', '.join(MASKED_LM_CLASSES)}), not {arch!r}")
+        raise ConfigError(
+            f"--objective mlm needs a bidirectional arch ({', '.join(MASKED_LM_CLASSES)}), not {arch!r}"
+        )
     if arch == "transformer":
         overrides.setdefault("objective", objective)
     unknown = sorted(set(overrides) - set(CONFIG_CLASSES[arch]().to_dict()))
     if unknown:
-        raise ConfigError(f"bad config field for {arch}: {', '.join(unknown)} (see genobench_hf/models/configuration.py)")
+        raise ConfigError(
+            f"bad config field for {arch}: {', '.join(unknown)} (see genobench_hf/models/configuration.py)"
+        )
     return CONFIG_CLASSES[arch](**overrides)
 
 

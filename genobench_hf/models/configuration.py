@@ -52,7 +52,7 @@ class GenobenchLstmConfig(GenobenchConfig):
     arch = "lstm"
     model_type = "genobench_lstm"
 
-    def __init__(self, hidden_size: int = 256, num_layers: int = 2, **kwargs: Any) -> None:
+    def __init__(self, hidden_size: int = 128, num_layers: int = 1, **kwargs: Any) -> None:
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         super().__init__(**kwargs)
@@ -76,7 +76,7 @@ class GenobenchCnnConfig(GenobenchConfig):
     arch = "cnn"
     model_type = "genobench_cnn"
 
-    def __init__(self, channels: int = 128, kernel_size: int = 9, num_layers: int = 4, **kwargs: Any) -> None:
+    def __init__(self, channels: int = 64, kernel_size: int = 9, num_layers: int = 3, **kwargs: Any) -> None:
         self.channels = channels
         self.kernel_size = kernel_size
         self.num_layers = num_layers
@@ -91,10 +91,10 @@ class GenobenchCnnLstmConfig(GenobenchConfig):
 
     def __init__(
         self,
-        channels: int = 128,
+        channels: int = 64,
         kernel_size: int = 9,
-        num_conv_layers: int = 2,
-        hidden_size: int = 192,
+        num_conv_layers: int = 1,
+        hidden_size: int = 128,
         num_lstm_layers: int = 1,
         **kwargs: Any,
     ) -> None:
@@ -115,7 +115,7 @@ class GenobenchCnnDilatedConfig(GenobenchConfig):
 
     def __init__(
         self,
-        channels: int = 96,
+        channels: int = 48,
         kernel_size: int = 3,
         dilations: list[int] | None = None,
         **kwargs: Any,
@@ -138,10 +138,10 @@ class GenobenchTransformerConfig(GenobenchConfig):
 
     def __init__(
         self,
-        hidden_size: int = 128,
-        num_layers: int = 4,
+        hidden_size: int = 64,
+        num_layers: int = 2,
         num_heads: int = 4,
-        intermediate_size: int = 384,
+        intermediate_size: int = 192,
         rope_theta: float = 10_000.0,
         objective: str = "clm",
         **kwargs: Any,

@@ -10,6 +10,7 @@ honours ``attention_mask`` for any padding side.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -38,13 +39,17 @@ class ConvStack(nn.Module):
     def __init__(self, in_dim: int, channels: int, kernel_size: int, num_layers: int, dropout: float) -> None:
         super().__init__()
         if num_layers < 1 or kernel_size < 1:
-            raise ModelError(f"conv stack needs num_layers >= 1 and kernel_size >= 1, got {num_layers}, {kernel_size}")
+            raise ModelError(
+                f"conv stack needs num_layers >= 1 and kernel_size >= 1, got {num_layers}, {kernel_size}"
+            )
         dims = [in_dim] + [channels] * num_layers
-        self.convs = nn.ModuleList(CausalConv1d(a, b, kernel_size) for a, b in zip(dims, dims[1:], strict=False))
+        self.convs = nn.ModuleList(CausalConv1d(a, b, kernel_size) for a, b in itertools.pairwise(dims))
         self.drop = nn.Dropout(dropout)
         self.out_dim = channels
 
-    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State
+    ) -> tuple[torch.Tensor, State]:
         h = x.transpose(1, 2)
         for conv in self.convs:
             y = self.drop(F.gelu(conv(h)))
@@ -62,7 +67,9 @@ class LstmStack(nn.Module):
         )
         self.out_dim = hidden_size
 
-    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State
+    ) -> tuple[torch.Tensor, State]:
         if state is not None:
             state = tuple(s.to(x.dtype) for s in state)
         h, new_state = self.lstm(x, state)
@@ -77,7 +84,9 @@ class Sequential(nn.Module):
         self.parts = nn.ModuleList(parts)
         self.out_dim = parts[-1].out_dim
 
-    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State
+    ) -> tuple[torch.Tensor, State]:
         out_state = None
         for part in self.parts:
             x, s = part(x, attention_mask, state if isinstance(part, LstmStack) else None)
@@ -88,7 +97,9 @@ class Sequential(nn.Module):
 class DilatedResidualStack(nn.Module):
     """WaveNet-style: gated dilated causal convolutions, 1x1 residual and skip paths, skips summed."""
 
-    def __init__(self, in_dim: int, channels: int, kernel_size: int, dilations: list[int], dropout: float) -> None:
+    def __init__(
+        self, in_dim: int, channels: int, kernel_size: int, dilations: list[int], dropout: float
+    ) -> None:
         super().__init__()
         if not dilations or min(dilations) < 1:
             raise ModelError(f"cnn_dilated needs a non-empty list of dilations >= 1, got {dilations}")
@@ -100,7 +111,9 @@ class DilatedResidualStack(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.out_dim = channels
 
-    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State
+    ) -> tuple[torch.Tensor, State]:
         h = self.inp(x.transpose(1, 2))
         skips = torch.zeros_like(h)
         for gate, res, skip in zip(self.gates, self.res, self.skip, strict=True):
@@ -149,7 +162,9 @@ class TransformerStack(nn.Module):
             mask = mask & torch.ones(t, t, dtype=torch.bool, device=keys.device).tril()
         return mask
 
-    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State
+    ) -> tuple[torch.Tensor, State]:
         h = self.inp(x)
         cos, sin = self._rope(h.shape[1], h.device)
         mask = self._mask(attention_mask, h.shape[1])
@@ -168,7 +183,12 @@ class _Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d, ff), nn.GELU(), nn.Linear(ff, d), nn.Dropout(dropout))
 
     def forward(
-        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None, is_causal: bool
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        mask: torch.Tensor | None,
+        is_causal: bool,
     ) -> torch.Tensor:
         b, t, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)

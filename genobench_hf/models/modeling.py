@@ -179,4 +179,6 @@ CAUSAL_LM_CLASSES: dict[str, type[GenobenchForCausalLM]] = {
         GenobenchTransformerForCausalLM,
     )
 }
-MASKED_LM_CLASSES: dict[str, type[GenobenchTransformerForMaskedLM]] = {"transformer": GenobenchTransformerForMaskedLM}
+MASKED_LM_CLASSES: dict[str, type[GenobenchTransformerForMaskedLM]] = {
+    "transformer": GenobenchTransformerForMaskedLM
+}

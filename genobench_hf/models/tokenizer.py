@@ -38,7 +38,9 @@ def dna_char_tokenizer(causal: bool) -> PreTrainedTokenizerFast:
     tk.normalizer = normalizers.Sequence([normalizers.Replace(c.lower(), c) for c in "ACGTN"])
     tk.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
     if causal:
-        tk.post_processor = processors.TemplateProcessing(single="[BOS] $A", special_tokens=[("[BOS]", BOS_ID)])
+        tk.post_processor = processors.TemplateProcessing(
+            single="[BOS] $A", special_tokens=[("[BOS]", BOS_ID)]
+        )
         names = {"bos_token": "[BOS]", "eos_token": "[EOS]"}
     else:
         tk.post_processor = processors.TemplateProcessing(

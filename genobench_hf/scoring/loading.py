@@ -242,6 +242,8 @@ def load_model(
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+    import genobench_hf.models  # noqa: F401  (registers genobench's own architectures with the Auto classes)
+
     if dtype not in ("auto", *_DTYPES):
         raise ConfigError(f"dtype must be auto, float32, bfloat16 or float16, not {dtype!r}")
     spec_s = str(spec)

@@ -96,7 +96,7 @@ def settings(context: Any) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"unknown probe option(s) {unknown}; known: {sorted(DEFAULTS)}")
     if cfg.limit:
-        out["probe_nucleotides"] = min(int(out["probe_nucleotides"]), cfg.limit)
+        out["probe_nucleotides"] = min(int(out["probe_nucleotides"]), max(cfg.limit, 100))
     if int(out["probe_nucleotides"]) < 100:
         raise ConfigError(f"probe_nucleotides must be >= 100, got {out['probe_nucleotides']}")
     return out

@@ -102,7 +102,9 @@ def check_model_card(path: Path, expected_bits: float) -> None:
     """Re-parse a written card; raise :class:`ModelError` unless the model-index carries the metric."""
     card = ModelCard.load(path)
     results = card.data.eval_results or []
-    ok = any(r.metric_type == METRIC_TYPE and abs(float(r.metric_value) - expected_bits) < 1e-9 for r in results)
+    ok = any(
+        r.metric_type == METRIC_TYPE and abs(float(r.metric_value) - expected_bits) < 1e-9 for r in results
+    )
     if not ok or card.data.library_name != "transformers":
         raise ModelError(f"{path}: the model card does not re-parse with its model-index ({results})")
 

@@ -11,19 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from genobench_hf.costs import DEFAULT_PRICE_PER_DEVICE_HOUR  # noqa: F401  (re-exported: one price table)
 from genobench_hf.errors import ConfigError
 
-#: USD per device-hour by device kind: a 2-vCPU cloud VM (~$0.05/h) counts as one CPU "device";
-#: a mid-range data-centre GPU (~$1.00/h); Apple MPS is the user's own machine.
-DEFAULT_PRICE_PER_DEVICE_HOUR = {"cpu": 0.05, "cuda": 1.00, "mps": 0.0}
 DEFAULT_MAX_MINUTES = 2.0
 
 #: learning rates that trained well in the 2-minute CPU runs (docs/ has the numbers)
-DEFAULT_LR = {"transformer": 1e-3}
-FALLBACK_LR = 2e-3
+DEFAULT_LR = {"transformer": 2e-3}
+FALLBACK_LR = 3e-3
 
 #: archs for which bf16 autocast was measured faster than fp32 on an AMX CPU (benchmarks/bench_train.py)
-BF16_FASTER_ON_CPU: frozenset[str] = frozenset()
+BF16_FASTER_ON_CPU: frozenset[str] = frozenset({"cnn", "cnn_lstm", "cnn_dilated"})
 
 # fields that must match when a run is resumed (others, e.g. quiet, may change)
 RESUME_KEYS = (
@@ -47,12 +45,12 @@ class TrainConfig:
     seq_len: int = 256  # nucleotides per window ([BOS]/[CLS]/[SEP] come on top)
     lr: float | None = None  # None = per-arch default
     weight_decay: float = 0.01
-    warmup_steps: int = 50
+    warmup_steps: int = 30
     grad_clip: float = 1.0
     seed: int = 0
     val_seed: int = 0  # the validation sample depends on this only, so runs with different seeds compare
     val_windows: int = 64
-    eval_every: int = 200  # validation and checkpoint interval, in steps
+    eval_every: int = 100  # validation and checkpoint interval, in steps
     mlm_probability: float = 0.15
     bf16: Literal["auto", "on", "off"] = "auto"
     price_per_device_hour: float | None = None  # None = DEFAULT_PRICE_PER_DEVICE_HOUR[device kind]

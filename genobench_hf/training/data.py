@@ -40,10 +40,6 @@ class Batch:
     labels: torch.Tensor
     reset: torch.Tensor | None = None
 
-    @property
-    def n_nucleotides(self) -> int:
-        return int((self.input_ids > MASK_ID).sum())
-
 
 def _labels(ids: np.ndarray) -> np.ndarray:
     labels = ids.astype(np.int64)
@@ -54,12 +50,16 @@ def _labels(ids: np.ndarray) -> np.ndarray:
 class WindowSampler:
     """Draws nucleotide windows of ``seq_len`` from a list of sequences (one split of a dataset)."""
 
-    def __init__(self, sequences: Sequence[str], seq_len: int, *, what: str, min_len: int | None = None) -> None:
+    def __init__(
+        self, sequences: Sequence[str], seq_len: int, *, what: str, min_len: int | None = None
+    ) -> None:
         need = min_len or seq_len
         self.rows = [encode(s) for s in sequences if len(s) >= need]
         if not self.rows:
             longest = max((len(s) for s in sequences), default=0)
-            raise ConfigError(f"{what}: no sequence of at least {need} nt (longest {longest}); use a smaller --seq-len")
+            raise ConfigError(
+                f"{what}: no sequence of at least {need} nt (longest {longest}); use a smaller --seq-len"
+            )
         self.seq_len = seq_len
         self.lengths = np.array([len(r) for r in self.rows], dtype=np.int64)
 
@@ -69,7 +69,9 @@ class WindowSampler:
         rows = rng.choice(len(self.rows), size=n, p=starts_per_row / starts_per_row.sum())
         starts = rng.integers(0, starts_per_row[rows])
         flip = rng.random(n) < 0.5
-        out = np.stack([self.rows[r][s : s + length] for r, s in zip(rows, starts, strict=True)]).astype(np.int64)
+        out = np.stack([self.rows[r][s : s + length] for r, s in zip(rows, starts, strict=True)]).astype(
+            np.int64
+        )
         out[flip] = reverse_complement_ids(out[flip])
         return out
 

@@ -40,14 +40,20 @@ def _load_samplers(config: TrainConfig, bptt: int) -> tuple[WindowSampler, Windo
     store = DatasetStore(config.data_dir if config.data_dir is not None else default_data_dir())
     if not store.has(config.dataset):
         found = sorted(p.name for p in store.data_dir.iterdir() if (p / "README.md").exists())
-        raise ConfigError(f"dataset {config.dataset!r} not found in {store.data_dir} (found: {', '.join(found) or 'none'})")
+        raise ConfigError(
+            f"dataset {config.dataset!r} not found in {store.data_dir} (found: {', '.join(found) or 'none'})"
+        )
     splits = store.splits(config.dataset)
     for split in ("train", "validation"):
         if split not in splits:
-            raise ConfigError(f"dataset {config.dataset} has no {split} split (splits: {', '.join(splits) or 'none'})")
+            raise ConfigError(
+                f"dataset {config.dataset} has no {split} split (splits: {', '.join(splits) or 'none'})"
+            )
     seqs = {s: [r["sequence"] for r in store.rows(config.dataset, s)] for s in ("train", "validation")}
     min_train = bptt * (config.seq_len + 1) if bptt else None
-    train = WindowSampler(seqs["train"], config.seq_len, what=f"{config.dataset} train split", min_len=min_train)
+    train = WindowSampler(
+        seqs["train"], config.seq_len, what=f"{config.dataset} train split", min_len=min_train
+    )
     val = WindowSampler(seqs["validation"], config.seq_len, what=f"{config.dataset} validation split")
     return train, val, store
 
@@ -65,7 +71,7 @@ def _use_bf16(config: TrainConfig, device: torch.device) -> bool:
     return False
 
 
-def _lr_lambda(warmup: int, total: list[int | None]):  # noqa: ANN202 - a closure for LambdaLR
+def _lr_lambda(warmup: int, total: list[int | None]):
     """Linear warm-up, then cosine decay to 10% at ``total[0]`` (constant until the total is known)."""
 
     def f(step: int) -> float:
@@ -139,7 +145,8 @@ def _check_resume(config: TrainConfig, saved: dict[str, Any]) -> None:
     diff = [k for k in RESUME_KEYS if saved.get(k) != now.get(k)]
     if diff:
         raise ConfigError(
-            "--resume with a different configuration: " + ", ".join(f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
+            "--resume with a different configuration: "
+            + ", ".join(f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
         )
 
 
@@ -166,7 +173,9 @@ def train(config: TrainConfig) -> TrainResult:
     val = val_data.fixed_sample(config.val_seed, config.val_windows, config.objective, config.mlm_probability)
     val_loader = DataLoader(TensorDataset(val.input_ids, val.labels), batch_size=config.batch_size)
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     total: list[int | None] = [config.steps]
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.warmup_steps, total))
     model, optimizer, scheduler, val_loader = accelerator.prepare(model, optimizer, scheduler, val_loader)
@@ -174,11 +183,16 @@ def train(config: TrainConfig) -> TrainResult:
     bf16 = _use_bf16(config, device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
-    step, elapsed, history, recent, rnn_state = 0, 0.0, [], deque(maxlen=100), None
+    step, elapsed, history, recent, rnn_state = 0, 0.0, [], deque(maxlen=20), None
     if config.resume and resume_from is not None:
         saved, rnn_state = checkpoints.load(resume_from)
         _check_resume(config, saved["config"])
-        step, elapsed, history, total[0] = saved["step"], saved["elapsed_s"], saved["history"], saved["total_steps"]
+        step, elapsed, history, total[0] = (
+            saved["step"],
+            saved["elapsed_s"],
+            saved["history"],
+            saved["total_steps"],
+        )
         recent.extend(saved["recent_losses"])
 
     def loop_state() -> dict[str, Any]:
@@ -188,10 +202,17 @@ def train(config: TrainConfig) -> TrainResult:
     model.train()
     t0 = time.perf_counter()
     if not history:  # the untrained model: the start of the learning curve, and the cost of one evaluation
-        history.append({"step": 0, "validation_bits_per_nt": _evaluate(model, val_loader, accelerator, causal)})
+        history.append(
+            {"step": 0, "validation_bits_per_nt": _evaluate(model, val_loader, accelerator, causal)}
+        )
     eval_seconds, last_saved = time.perf_counter() - t0, step
-    bar = tqdm(total=total[0], initial=step, disable=config.quiet or not accelerator.is_main_process, desc=config.arch)
-    probe_t = None
+    bar = tqdm(
+        total=total[0],
+        initial=step,
+        disable=config.quiet or not accelerator.is_main_process,
+        desc=config.arch,
+    )
+    probe_t, planned = None, total[0]
     while total[0] is None or step < total[0]:
         if config.stop_after is not None and step >= config.stop_after:
             break
@@ -201,7 +222,9 @@ def train(config: TrainConfig) -> TrainResult:
         elif causal:
             batch = train_data.causal_batch(config.seed, step, rank, config.batch_size)
         else:
-            batch = train_data.masked_batch(config.seed, step, rank, config.batch_size, config.mlm_probability)
+            batch = train_data.masked_batch(
+                config.seed, step, rank, config.batch_size, config.mlm_probability
+            )
         ids, labels = batch.input_ids.to(device), batch.labels.to(device)
         kwargs: dict[str, Any] = {}
         if bptt:
@@ -230,6 +253,12 @@ def train(config: TrainConfig) -> TrainResult:
                 total[0] = broadcast_object_list([max(n, step)])[0]
                 bar.reset(total=total[0])
                 bar.update(step)
+                planned = total[0]
+        if config.max_minutes is not None and (total[0] is None or step < total[0]):
+            # a shared or throttled machine can slow down after the probe: the budget is a hard limit
+            late = elapsed + time.perf_counter() - t0 > config.max_minutes * 60
+            if broadcast_object_list([late])[0]:
+                total[0] = step
         if step % config.eval_every == 0 or step == total[0]:
             bits = _evaluate(model, val_loader, accelerator, causal)
             history.append({"step": step, "validation_bits_per_nt": bits,
@@ -253,6 +282,8 @@ def train(config: TrainConfig) -> TrainResult:
         train_bits=train_bits, data_fingerprint=store.fingerprint(config.dataset),
         model_config=accelerator.unwrap_model(model).config.to_dict(),
     )  # fmt: skip
+    metrics["planned_steps"] = planned if planned is not None else step
+    metrics["stopped_by_time_budget"] = planned is not None and step < planned
     if accelerator.is_main_process:
         config.out.mkdir(parents=True, exist_ok=True)
         accelerator.unwrap_model(model).save_pretrained(config.out)

@@ -90,7 +90,9 @@ def build_metrics(
         "peak_memory_kind": mem_kind,
         "device_kind": device.type,
         "device_count": n_dev,
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "device_name": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or "cpu",
         "torch_threads": torch.get_num_threads(),
         "bf16_autocast": bf16,
         "device_hours": round(device_hours, 6),
