@@ -33,7 +33,8 @@ from genobench_hf.training.data import Batch, WindowSampler
 from genobench_hf.training.metrics import build_metrics, write_json_atomic
 
 LN2 = math.log(2.0)
-PROBE_STEPS = 10  # steps timed to turn --max-minutes into a step count (after 2 untimed ones)
+PROBE_STEPS = 10  # steps timed to turn --max-minutes into a step count (after PROBE_START untimed ones)
+PROBE_START = 10  # the first steps are slow (allocator, oneDNN kernel selection): not timed
 
 
 def _load_samplers(config: TrainConfig, bptt: int) -> tuple[WindowSampler, WindowSampler, DatasetStore]:
@@ -166,6 +167,8 @@ def train(config: TrainConfig) -> TrainResult:
 
     set_seed(config.seed)
     model = build_model(config.arch, config.objective, **config.model_overrides)
+    # the transfer task labels a model's row by the kingdom it learned from (PRO_reads -> PRO)
+    model.config.genobench_trained_on = config.dataset.split("_")[0]
     bptt = getattr(model.config, "bptt_windows", 0) if config.arch == "lstm_stateful" else 0
     train_data, val_data, store = _load_samplers(config, bptt)
     n_params = sum(p.numel() for p in model.parameters())
@@ -244,9 +247,9 @@ def train(config: TrainConfig) -> TrainResult:
         recent.append(float(out.loss.detach()) / LN2)
         bar.update(1)
         if total[0] is None:  # --max-minutes: time PROBE_STEPS steps, then fix the step count
-            if step == 2:
+            if step == PROBE_START:
                 probe_t = time.perf_counter()
-            elif step == 2 + PROBE_STEPS:
+            elif step == PROBE_START + PROBE_STEPS:
                 per_step = (time.perf_counter() - probe_t) / PROBE_STEPS
                 budget = config.max_minutes * 60 - (time.perf_counter() - t0)
                 n = step + int(budget / (per_step + 1.2 * eval_seconds / config.eval_every))
