@@ -48,33 +48,48 @@ class ModelProvider:
         self._markov_order = parse_markov(config.model)
         self._loaded: Any = None
         self._scorer: Scorer | None = None
+        self._entry: Any = None  # the registry entry (genobench_hf.registry.ModelEntry) of --model, if any
         if self._markov_order is False:
             self._load_transformers()
 
     # -- transformers --------------------------------------------------------------------------
     def _load_transformers(self) -> None:
         from genobench_hf.alignment import TokenizerKind
+        from genobench_hf.registry import resolve_model
         from genobench_hf.scoring.causal import CausalLMScorer
         from genobench_hf.scoring.loading import load_model
         from genobench_hf.scoring.masked import MaskedLMScorer
+        from genobench_hf.scoring.seq2seq import Seq2SeqScorer
 
         cfg = self.config
-        loaded = load_model(
+        # a registry name (or registered Hub id) -> its Hub id, revision and settings; flags win over them
+        res = resolve_model(
             cfg.model,
-            model_kind=cfg.model_kind,  # type: ignore[arg-type]
+            model_kind=cfg.model_kind,
+            tokenizer_kind=cfg.tokenizer_kind,
+            trust_remote_code=cfg.trust_remote_code,
+        )
+        self._entry = res.entry
+        loaded = load_model(
+            res.spec,
+            model_kind=res.model_kind,  # type: ignore[arg-type]
             trust_remote_code=cfg.trust_remote_code,
             dtype=cfg.dtype,
             device=self.device,
+            revision=res.revision,
         )
-        kind = None if cfg.tokenizer_kind == "auto" else TokenizerKind.parse(cfg.tokenizer_kind)
+        kind = None if res.tokenizer_kind == "auto" else TokenizerKind.parse(res.tokenizer_kind)
         if loaded.model_kind == "masked":
             scorer: Scorer = MaskedLMScorer(loaded, tokenizer_kind=kind)
+        elif loaded.model_kind == "seq2seq":
+            scorer = Seq2SeqScorer(loaded, tokenizer_kind=kind)
         else:
             scorer = CausalLMScorer(loaded, tokenizer_kind=kind, right_context=cfg.right_context)
         self._loaded = loaded
         self._scorer = scorer
         self._identity[id(scorer)] = {
             "model": cfg.model,
+            **({"spec": res.spec} if res.entry is not None else {}),
             "revision": getattr(loaded, "revision", None),
             "model_kind": loaded.model_kind,
             "tokenizer_kind": str(getattr(scorer, "tokenizer_kind", loaded.tokenizer_kind)),
@@ -140,7 +155,10 @@ class ModelProvider:
         return self._loaded
 
     def trained_on(self) -> str:
-        """The kingdom a neural model was trained on (its config's ``genobench_trained_on``), else unknown."""
+        """The kingdom(s) a neural model was trained on: its registry entry's (``EUK+PRO`` when several),
+        else its config's ``genobench_trained_on``, else unknown."""
+        if self._entry is not None:
+            return self._entry.trained_on()
         config = getattr(getattr(self._loaded, "model", None), "config", None)
         value = getattr(config, "genobench_trained_on", None)
         return str(value) if value else "unknown"
@@ -176,4 +194,5 @@ class ModelProvider:
             "revision": ident["revision"],
             "max_length": getattr(loaded, "max_length", None),
             "model_fingerprint": fingerprint(ident),
+            "model_entry": None if self._entry is None else self._entry.to_dict(),
         }

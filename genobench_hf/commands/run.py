@@ -1,7 +1,9 @@
 """``genobench run``: the whole default benchmark on the embedded corpus, into one folder.
 
-datasets (built once) -> every model in ``--models`` on every task -> one results JSON per model -> tables.
-This is the README's main command; it runs offline on a fresh machine.
+datasets (built once) -> Markov baseline on every task -> each baseline architecture trained on each
+kingdom (``genobench train``) -> the PRO-trained model of each architecture on every task, the others on
+``transfer`` -> one results JSON per architecture with the merged transfer matrix -> report.
+Every step is skipped when its output exists, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -11,27 +13,35 @@ import re
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TASKS = "imputation,next_nucleotide,imputation_dense"
+SITE_TASKS = (
+    "imputation,next_nucleotide,imputation_dense,span_imputation,rare_species,conservation,efficiency"
+)
+MODEL_TASKS = SITE_TASKS + ",aa_probe,cds_probe,neuron_importance"
+FULL_TASK_KINGDOM = "PRO"  # the kingdom whose model of each architecture runs every task
 
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run",
-        help="build the datasets and run the default benchmark end to end",
+        help="the default benchmark end to end: datasets, baselines, training, all tasks, report",
         description=(
-            "Build the six datasets from the embedded corpus (or --source), evaluate every model in --models "
-            "on every task, and write datasets/, results/ and a summary into --out."
+            "Build the six datasets from the embedded corpus (or --source), score the Markov baseline on "
+            "every task, train each --archs architecture on each kingdom, score them (transfer matrix for "
+            "all, every task for the PRO-trained one), and write datasets/, models/, results/ and report/ "
+            "into --out. Re-running resumes: finished steps are skipped."
         ),
     )
     p.add_argument(
         "--out", type=Path, default=Path("genobench-out"), help="output folder (default genobench-out)"
     )
     p.add_argument(
-        "--models", default="markov:auto", help="comma-separated models (Hub ids, folders, markov:K)"
+        "--archs", default="lstm,cnn,transformer", help="baseline architectures to train, or 'none'"
     )
-    p.add_argument("--tasks", default=DEFAULT_TASKS, help="comma-separated task names")
+    p.add_argument("--kingdoms", default="PRO,EUK,VIR", help="kingdoms to train each architecture on")
+    p.add_argument("--train-minutes", type=float, default=1.0, help="training budget per model (default 1)")
+    p.add_argument("--models", default="", help="extra models to score on every task (Hub ids, folders)")
     p.add_argument("--datasets", default="PRO,EUK,VIR,PRO_reads,EUK_reads,VIR_reads")
-    p.add_argument("--n-sites", type=int, default=2000, help="sites per dataset (default 2000)")
+    p.add_argument("--n-sites", type=int, default=500, help="sites per dataset (default 500)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--source", type=Path, help="a genome folder laid out like the embedded corpus")
     p.add_argument("--taxonomy", type=Path, help="taxonomy table for --source")
@@ -44,30 +54,81 @@ def safe_name(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", model.replace("/", "__")).strip("-") or "model"
 
 
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip() and v.strip() != "none"]
+
+
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.data.build import build_all
-    from genobench_hf.runner import EvalConfig, evaluate
+    from genobench_hf.report import build_report
+    from genobench_hf.results import load_results, write_results
     from genobench_hf.summary_table import print_summary
-    from genobench_hf.tasks import TaskConfig
+    from genobench_hf.tasks.transfer import merge_transfer_rows
+    from genobench_hf.training import TrainConfig, train
 
     out: Path = args.out
-    data_dir = out / "datasets"
+    data_dir, results_dir = out / "datasets", out / "results"
     if not (data_dir / "PRO" / "README.md").exists():
         summary = build_all(data_dir, source=args.source, taxonomy=args.taxonomy, seed=args.seed)
-        print(summary.table() if hasattr(summary, "table") else summary)
-    for model in [m.strip() for m in args.models.split(",") if m.strip()]:
-        doc = evaluate(
-            EvalConfig(
-                model=model,
-                tasks=args.tasks,
-                datasets=args.datasets,
-                data_dir=data_dir,
-                output=out / "results" / f"{safe_name(model)}.json",
-                task=TaskConfig(n_sites=args.n_sites, seed=args.seed),
-                cache_dir=out / ".cache",
-                show_progress=not args.quiet,
-            )
-        )
+        print(summary.table())
+
+    def score(model: str, tasks: str, path: Path) -> dict[str, Any]:
+        if path.exists():
+            return load_results(path)
+        doc = _evaluate(args, model, tasks, data_dir, path, out / ".cache")
         print_summary(doc)
-    print(f"genobench: datasets in {data_dir}, results in {out / 'results'}")
+        return doc
+
+    written = [results_dir / "markov-auto.json"]
+    score("markov:auto", SITE_TASKS + ",transfer", written[0])
+    for model in _split(args.models):
+        written.append(results_dir / f"{safe_name(model)}.json")
+        score(model, MODEL_TASKS + ",transfer", written[-1])
+    for arch in _split(args.archs):
+        rows: dict[str, dict[str, Any]] = {}
+        for kingdom in _split(args.kingdoms):
+            folder = out / "models" / f"{arch}-{kingdom}"
+            if not (folder / "training_metrics.json").exists():
+                train(
+                    TrainConfig(
+                        arch=arch, dataset=kingdom, out=folder, data_dir=data_dir,
+                        max_minutes=args.train_minutes, seed=args.seed, quiet=args.quiet,
+                    )
+                )  # fmt: skip
+            tasks = MODEL_TASKS + ",transfer" if kingdom == FULL_TASK_KINGDOM else "transfer"
+            rows[kingdom] = score(str(folder), tasks, results_dir / "parts" / f"{arch}-{kingdom}.json")
+        if not rows:
+            continue
+        main = rows.get(FULL_TASK_KINGDOM) or next(iter(rows.values()))
+        merged = merge_transfer_rows(list(rows.values()))
+        doc = dict(main)
+        doc["results"] = dict(main["results"]) | {"transfer": merged["results"]}
+        doc["summaries"] = dict(main["summaries"]) | {"transfer": merged["summary"]}
+        doc["config"] = dict(main["config"]) | {
+            "model": f"genobench-{arch}",
+            "transfer_models": {k: d["config"]["model"] for k, d in rows.items()},
+        }
+        written.append(write_results(doc, results_dir / f"genobench-{arch}.json"))
+    report = build_report(written, out / "report", title="genobench: default benchmark")
+    print(f"genobench: datasets in {data_dir}, results in {results_dir}, report in {report.html}")
     return 0
+
+
+def _evaluate(
+    args: argparse.Namespace, model: str, tasks: str, data_dir: Path, output: Path, cache: Path
+) -> dict:
+    from genobench_hf.runner import EvalConfig, evaluate
+    from genobench_hf.tasks import TaskConfig
+
+    return evaluate(
+        EvalConfig(
+            model=model,
+            tasks=tasks,
+            datasets=args.datasets,
+            data_dir=data_dir,
+            output=output,
+            task=TaskConfig(n_sites=args.n_sites, seed=args.seed),
+            cache_dir=cache,
+            show_progress=not args.quiet,
+        )
+    )

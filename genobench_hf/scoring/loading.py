@@ -1,4 +1,4 @@
-"""Load any transformers masked or causal LM with its tokenizer, and run it for the scorers.
+"""Load any transformers masked, causal or seq2seq (T5-style) LM with its tokenizer, and run it.
 
 Loading is where users meet most problems (wrong folder, a base model without its head, a tokenizer
 from another model, remote code), so every check here ends in a :class:`ModelError` that says what to
@@ -21,9 +21,13 @@ import torch
 from genobench_hf.alignment import TokenizerKind, detect_tokenizer_kind
 from genobench_hf.errors import ConfigError, ModelError
 
-ModelKind = Literal["masked", "causal"]
+ModelKind = Literal["masked", "causal", "seq2seq"]
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 PAD_MULTIPLE = 32  # inputs are padded to a multiple of this many tokens (batch-size invariance)
+_REMOTE_CODE = (
+    "refusing to load {spec}: it needs its own Python code (auto_map in config.json), which would run "
+    "on this machine; review that code, then pass --trust-remote-code"
+)
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
 
@@ -142,6 +146,8 @@ def detect_model_kind(config: Any, model: Any = None) -> ModelKind:
     """Masked or causal, from the model class, ``architectures``, ``is_decoder`` or the Auto mappings."""
     from transformers.models.auto import modeling_auto as ma
 
+    if getattr(config, "is_encoder_decoder", False):
+        return "seq2seq"  # T5-style encoder-decoder: scored span-corruption style (scoring.seq2seq)
     if model is not None:
         kind = getattr(model, "model_kind", None) or _kind_from_names([type(model).__name__])
         if kind is None:
@@ -194,15 +200,15 @@ def wrap_model(
     model: Any,
     tokenizer: Any,
     *,
-    model_kind: Literal["auto", "masked", "causal"] = "auto",
+    model_kind: Literal["auto", "masked", "causal", "seq2seq"] = "auto",
     tokenizer_kind: str | TokenizerKind = "auto",
     name: str | None = None,
     revision: str | None = None,
 ) -> LoadedModel:
     """Check that ``model`` and ``tokenizer`` fit each other and the scoring protocols; wrap them."""
     kind: ModelKind = detect_model_kind(model.config, model) if model_kind == "auto" else model_kind
-    if kind not in ("masked", "causal"):
-        raise ConfigError(f"model kind must be auto, masked or causal, not {model_kind!r}")
+    if kind not in ("masked", "causal", "seq2seq"):
+        raise ConfigError(f"model kind must be auto, masked, causal or seq2seq, not {model_kind!r}")
     if kind == "masked" and tokenizer.mask_token_id is None:
         raise ModelError("the tokenizer has no mask token, so it cannot be scored as a masked LM")
     out_emb = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
@@ -228,7 +234,7 @@ def wrap_model(
 def load_model(
     spec: str | Path,
     *,
-    model_kind: Literal["auto", "masked", "causal"] = "auto",
+    model_kind: Literal["auto", "masked", "causal", "seq2seq"] = "auto",
     tokenizer_kind: str | TokenizerKind = "auto",
     trust_remote_code: bool = False,
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
@@ -240,7 +246,13 @@ def load_model(
     ``dtype="auto"`` keeps fp32 on CPU (use autocast for speed) and the checkpoint's dtype elsewhere.
     Safetensors weights are preferred when present.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForMaskedLM,
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+    )
 
     import genobench_hf.models  # noqa: F401  (registers genobench's own architectures with the Auto classes)
 
@@ -256,15 +268,16 @@ def load_model(
             raise ModelError(f"{path}: no weights (*.safetensors or pytorch_model.bin) beside config.json")
         use_safetensors = True if any(path.glob("*.safetensors")) else None
         if json.loads((path / "config.json").read_text()).get("auto_map") and not trust_remote_code:
-            raise ModelError(f"{path} needs its own code (auto_map in config.json); pass --trust-remote-code")
+            raise ModelError(_REMOTE_CODE.format(spec=path))
     try:
         config = AutoConfig.from_pretrained(spec_s, trust_remote_code=trust_remote_code, revision=revision)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the config of {spec_s!r}: {exc}") from exc
     if getattr(config, "auto_map", None) and not trust_remote_code:
-        raise ModelError(f"{spec_s} needs its own code (auto_map); pass --trust-remote-code")
+        raise ModelError(_REMOTE_CODE.format(spec=spec_s))
     kind: ModelKind = detect_model_kind(config) if model_kind == "auto" else model_kind
-    auto_cls = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
+    autos = {"masked": AutoModelForMaskedLM, "causal": AutoModelForCausalLM, "seq2seq": AutoModelForSeq2SeqLM}
+    auto_cls = autos[kind]
     dev = torch.device(device) if device is not None else torch.device("cpu")
     torch_dtype: Any = _DTYPES.get(dtype, torch.float32 if dev.type == "cpu" else "auto")
     try:

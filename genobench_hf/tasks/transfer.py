@@ -29,7 +29,11 @@ def _cell(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def in_domain_map(trains: list[str], tests: list[str]) -> dict[str, list[str] | None]:
     """A kingdom's own datasets (PRO -> PRO, PRO_reads) are in-domain; ``unknown`` training has none."""
-    return {t: ([d for d in tests if d.split("_")[0] == t] if t in KINGDOMS else None) for t in trains}
+    out: dict[str, list[str] | None] = {}
+    for train in trains:
+        kingdoms = set(train.split("+"))  # registry models trained on several kingdoms: "EUK+PRO"
+        out[train] = [d for d in tests if d.split("_")[0] in kingdoms] if kingdoms <= set(KINGDOMS) else None
+    return out
 
 
 def matrix_summary(per_dataset: dict[str, Any]) -> dict[str, Any]:

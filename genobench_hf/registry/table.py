@@ -1,0 +1,81 @@
+"""The supported-model table, generated from the registry (README and docs/MODELS.md embed it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from genobench_hf.registry.model_entry import UNKNOWN, ModelEntry
+
+START, END = "<!-- MODELS:START -->", "<!-- MODELS:END -->"
+
+#: how each family is exercised offline (tests/test_registry.py builds one replica per family)
+FAMILY_TESTS: dict[str, str] = {
+    "Nucleotide Transformer v1": "tiny EsmForMaskedLM + 6-mer tokenizer",
+    "Nucleotide Transformer v2": "tiny EsmForMaskedLM + 6-mer tokenizer, --trust-remote-code",
+    "DNABERT-1": "tiny BertForMaskedLM + overlapping 6-mer tokenizer (stride 1)",
+    "DNABERT-2": "local auto_map module (masked) + BPE, refused without --trust-remote-code",
+    "GROVER": "tiny BertForMaskedLM + BPE",
+    "GENA-LM": "tiny BertForMaskedLM + BPE, --trust-remote-code",
+    "HyenaDNA": "local auto_map module (causal conv) + char, refused without --trust-remote-code",
+    "Caduceus": "local auto_map module (masked conv) + char, refused without --trust-remote-code",
+    "GPN": "ConvNet masked LM registered by an imported module (like `import gpn.model`) + char",
+    "Genomic ULMFiT": "local auto_map module (causal LSTM) + 5-mer stride-2 tokenizer",
+    "GUANinE T5": "tiny T5ForConditionalGeneration + char tokenizer with sentinels",
+}
+
+
+def _params(n: int | None) -> str:
+    if n is None:
+        return UNKNOWN
+    return f"{n / 1e9:g}B" if n >= 1e9 else f"{n / 1e6:g}M"
+
+
+def _flag(value: bool | None) -> str:
+    return UNKNOWN if value is None else ("yes" if value else "no")
+
+
+def table_rows(entries: Iterable[ModelEntry]) -> list[list[str]]:
+    """One row of display strings per entry (shared by the rich and the Markdown table)."""
+    return [
+        [
+            e.name,
+            e.family,
+            f"`{e.hub_id}`" if e.hub_id else "not on the Hub",
+            e.objective,
+            e.tokenizer or UNKNOWN,
+            UNKNOWN if e.context_length is None else f"{e.context_length:,}",
+            _params(e.parameters),
+            _flag(e.trust_remote_code),
+            e.trained_on(),
+            e.license,
+            e.scoring_path + (" (approx.)" if e.approximate else ""),
+            FAMILY_TESTS.get(e.family, "not tested offline"),
+        ]
+        for e in entries
+    ]
+
+
+HEADERS = [
+    "name", "family", "Hub id", "objective", "tokenizer", "context (tokens)", "params",
+    "remote code", "trained on", "license", "scoring path", "offline test",
+]  # fmt: skip
+
+
+def markdown_table(entries: Iterable[ModelEntry] | None = None) -> str:
+    """The Markdown table between the ``MODELS`` markers (README.md and docs/MODELS.md)."""
+    if entries is None:
+        from genobench_hf.registry import available_models
+
+        entries = available_models().values()
+    lines = [START, "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += [
+        "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table_rows(entries)
+    ]
+    return "\n".join([*lines, END])
+
+
+def extract_block(text: str) -> str | None:
+    """The marker-delimited table block of a document, or None when it has no markers."""
+    if START not in text or END not in text:
+        return None
+    return text[text.index(START) : text.index(END) + len(END)]
