@@ -147,6 +147,31 @@ def test_genbank_bad_location_and_truncation(tmp_path: Path) -> None:
         read_annotations(path)
 
 
+@pytest.mark.parametrize("block", [1, 3, 17, 80])
+def test_genbank_reading_does_not_depend_on_block_size(tmp_path: Path, monkeypatch, block: int) -> None:
+    """The block reader (bulk ORIGIN and feature bodies) gives what whole-text reading gives, with the
+    same line numbers in errors, wherever the blocks are cut."""
+    import genobench_hf.data.fasta as fasta_module
+
+    two = _GENBANK.replace("{end}", "28") * 2
+    two = two.replace("VERSION     XX000001.2", "VERSION     XX000002.1", 1)
+    path = tmp_path / "two.gbk"
+    path.write_text(two.replace("ORIGIN\n", "ORIGIN\n\n", 1))  # a blank line inside ORIGIN too
+    whole = read_annotations(path)
+    whole_seqs = [(r.id, r.description, r.sequence) for r in read_genbank_sequences(path)]
+    monkeypatch.setattr(fasta_module, "BLOCK_CHARS", block)
+    cut = read_annotations(path)
+    assert cut.records == whole.records and cut.skipped == whole.skipped and cut.aliases == whole.aliases
+    assert [(r.id, r.description, r.sequence) for r in read_genbank_sequences(path)] == whole_seqs
+    assert [s for _, _, s in whole_seqs] == ["atgaaacccatgaaataaacgtacgtacgt"] * 2
+    path.write_text(two.replace("join(1..6,", "join(1..6,,"))
+    with pytest.raises(InputError, match=r"line 7.*XX000002\.1"):
+        read_annotations(path)
+    path.write_text(two.replace("        1 atg", "        1 a*g", 1))
+    with pytest.raises(InputError, match=r"'\*'"):
+        list(read_genbank_sequences(path))
+
+
 # ---------------------------------------------------------------------------------------- GFF3
 _GFF = """##gff-version 3
 ##sequence-region chrA 1 40

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import random
 import time
 from pathlib import Path
 
@@ -192,3 +193,56 @@ def test_translate() -> None:
     assert translate("ATGNNNTA") == "MX"  # incomplete trailing codon ignored
     assert start_codons(11) >= {"ATG", "GTG", "TTG"} and "GTG" not in start_codons(1)
     assert stop_codons(4) == frozenset({"TAA", "TAG"})
+
+
+# --------------------------------------------------------------------------- block reading
+def _naive_records(text: str) -> list[tuple[str, str, str]]:
+    """Reference parse: line by line, whitespace removed from sequence lines."""
+    out, header, seq = [], None, []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(">"):
+            if header is not None:
+                out.append((header, "".join(seq)))
+            header, seq = line[1:], []
+        elif header is not None:
+            seq.append("".join(line.split()))
+    out.append((header, "".join(seq)))
+    return [(h.split(None, 1)[0], [*h.split(None, 1), ""][1].strip(), s) for h, s in out]
+
+
+@pytest.mark.parametrize("block", [1, 2, 7, 64, 1 << 22])
+def test_block_reading_matches_a_line_parser_at_any_block_size(
+    tmp_path: Path, monkeypatch, block: int
+) -> None:
+    """Records, headers and error line numbers do not depend on where the text blocks are cut."""
+    import genobench_hf.data.fasta as fasta_module
+
+    rng = random.Random(block)
+    parts = []
+    for i in range(30):
+        seq = "".join(rng.choice("ACGTNacgtRY") for _ in range(rng.randrange(1, 300)))
+        lines = [seq[j : j + 61] for j in range(0, len(seq), 61)]
+        parts.append(f">r{i} desc {i}\n" + "\n".join(lines) + ("\n\n" if i % 7 == 0 else "\n"))
+    text = "\n" + "".join(parts)
+    path = _write(tmp_path, "many.fa.gz", text.replace("\n", "\r\n") if block == 7 else text)
+    monkeypatch.setattr(fasta_module, "BLOCK_CHARS", block)
+    got = [(r.id, r.description, r.sequence) for r in read_fasta(path)]
+    assert got == _naive_records(text)
+    bad = _write(tmp_path, "bad.fa", text + ">x\nACGT\nAC-T\n>r3 again\nAC\n")
+    err = _error(bad)
+    assert (err.record, err.line) == ("x", text.count("\n") + 3) and "column 3" in str(err)
+
+
+def test_translate_vectorised_equals_codon_by_codon() -> None:
+    from genobench_hf.data.genetic_code import _translate_slow
+
+    rng = random.Random(5)
+    alphabet = "ACGTUNRYSWKMBDHVacgtunrykm-*X. "
+    for table in TABLE_IDS:
+        for _ in range(50):
+            seq = "".join(
+                rng.choice(alphabet if rng.random() < 0.3 else "ACGT") for _ in range(rng.randrange(60))
+            )
+            for to_stop in (False, True):
+                assert translate(seq, table, to_stop=to_stop) == _translate_slow(seq, table, to_stop=to_stop)
+    assert translate("ATGÅAA") == _translate_slow("ATGÅAA", 1, to_stop=False)  # non-ASCII: slow path

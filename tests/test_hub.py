@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
-from test_build import built_corpus
 
+from genobench_hf.cards import EXAMPLE_PATH
 from genobench_hf.cli import main
 from genobench_hf.data import hub
 from genobench_hf.data.hub import ShardWriter, push_dataset, validate_repo
 from genobench_hf.errors import ConfigError, InputError
 
 
-def test_cards_validate_offline():
-    out, summary = built_corpus()
+def test_cards_validate_offline(built_corpus):
+    out, summary = built_corpus
     for d in summary.datasets:
         assert validate_repo(out / d.name, load=d.name == "VIR") == d.rows
         card = DatasetCard.load(out / d.name / "README.md")
@@ -25,8 +27,8 @@ def test_cards_validate_offline():
         assert "| rare |" in card.text and "@software{genobench" in card.text and "sha256" in card.text
 
 
-def test_stale_card_is_caught(tmp_path):
-    out, _ = built_corpus()
+def test_stale_card_is_caught(built_corpus, tmp_path):
+    out, _ = built_corpus
     repo = tmp_path / "VIR"
     shutil.copytree(out / "VIR", repo)
     readme = repo / "README.md"
@@ -48,8 +50,8 @@ def test_shards_rotate_and_load(tmp_path):
     assert sorted(ds["x"]) == list(range(150))
 
 
-def test_push_dry_run_makes_no_network_call(monkeypatch, capsys):
-    out, _ = built_corpus()
+def test_push_dry_run_makes_no_network_call(built_corpus, monkeypatch, capsys):
+    out, _ = built_corpus
 
     class Boom:
         def __init__(self, *a, **k):
@@ -66,8 +68,8 @@ def test_push_dry_run_makes_no_network_call(monkeypatch, capsys):
         push_dataset(out / "EUK", "no-slash", dry_run=True)
 
 
-def test_push_calls_hub_api(monkeypatch):
-    out, _ = built_corpus()
+def test_push_calls_hub_api(built_corpus, monkeypatch):
+    out, _ = built_corpus
     calls = []
 
     class Fake:
@@ -87,8 +89,28 @@ def test_push_calls_hub_api(monkeypatch):
     assert result.url
 
 
-def test_info_command(capsys):
-    out, _ = built_corpus()
+def test_info_command(built_corpus, capsys):
+    out, _ = built_corpus
     assert main(["datasets", "info", str(out / "PRO_reads")]) == 0
     assert "rare" in capsys.readouterr().out
     assert hub.size_category(5) == "n<1K" and hub.size_category(20_000) == "10K<n<100K"
+
+
+def test_card_template_is_package_data():
+    import genobench_hf
+
+    assert hub.TEMPLATE.is_file() and hub.TEMPLATE.is_relative_to(Path(genobench_hf.__file__).parent)
+
+
+@pytest.mark.slow
+def test_example_card_is_current(built_pro_with_conservation, repo_root):
+    """cards/datasets/PRO/README.md is the card of the default PRO build. Regenerate it with
+    `python -m genobench_hf.cards` (or run this test with GENOBENCH_UPDATE_CARDS=1)."""
+    out, _ = built_pro_with_conservation
+    fresh = (out / "PRO" / "README.md").read_text(encoding="utf-8")
+    example = repo_root / EXAMPLE_PATH
+    if os.environ.get("GENOBENCH_UPDATE_CARDS") == "1":
+        example.parent.mkdir(parents=True, exist_ok=True)
+        example.write_text(fresh, encoding="utf-8")
+    assert example.read_text(encoding="utf-8") == fresh, "run `python -m genobench_hf.cards` to regenerate"
+    assert "## Conservation" in fresh and "Helicobacter_pylori_G27" in fresh

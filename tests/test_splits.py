@@ -8,7 +8,6 @@ from collections import defaultdict
 import numpy as np
 import pytest
 from datasets import load_dataset
-from test_build import built_corpus
 
 from genobench_hf.data.annotations import read_genbank_sequences
 from genobench_hf.data.fasta import read_fasta, reverse_complement
@@ -30,8 +29,8 @@ def check_disjoint(rows_by_split: dict[str, list[dict]]) -> None:
         assert rows_by_split.get(split), split
 
 
-def test_built_datasets_are_taxon_disjoint():
-    out, summary = built_corpus()
+def test_built_datasets_are_taxon_disjoint(built_corpus):
+    out, summary = built_corpus
     for name in ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads"):
         columns = ["genome_id", "genus", "species"]
         rows = {s: load_dataset(str(out / name), split=s).select_columns(columns).to_list() for s in SPLITS}
@@ -159,6 +158,7 @@ def test_cli_build_from_shared_genomes(shared_genomes, tmp_path):
         "--reads-per-genome",
         "20",
         "--quiet",
+        "--no-conservation",  # splits only; the strain alignment has its own tests
         "--names",
         "PRO",
         "EUK",
@@ -171,3 +171,41 @@ def test_cli_build_from_shared_genomes(shared_genomes, tmp_path):
             for s in SPLITS
         }
         check_disjoint(rows)
+
+
+def _reference_hashes(seq: str, k: int) -> list[int]:
+    """Canonical k-mer hashes the slow way: 2-bit packing per k-mer, splitmix64 in Python integers."""
+    code = {"A": 0, "C": 1, "G": 2, "T": 3}
+    mask = (1 << 64) - 1
+    out = []
+    for i in range(len(seq) - k + 1):
+        kmer = seq[i : i + k].upper().replace("U", "T")
+        if any(c not in code for c in kmer):
+            continue
+        fwd = rev = 0
+        for c in kmer:
+            fwd = (fwd << 2) | code[c]
+        for c in reversed(kmer):
+            rev = (rev << 2) | (3 - code[c])
+        x = min(fwd, rev)
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        out.append(x ^ (x >> 31))
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 13, 16, 21, 31])
+def test_kmer_hashes_and_sketch_match_a_reference(k, monkeypatch):
+    import genobench_hf.data.sketch as sketch_module
+
+    rng = random.Random(k)
+    seq = "".join(rng.choice("ACGTACGTNacgu") for _ in range(700))
+    expected = _reference_hashes(seq, k)
+    assert canonical_kmer_hashes(seq, k).tolist() == expected
+    monkeypatch.setattr(sketch_module, "_BLOCK", 50)  # many blocks: k-mers across block edges
+    sketch = Sketch(k=k, size=40).update(seq)
+    assert sketch.hashes.tolist() == sorted(set(expected))[:40]
+    other = Sketch(k=k, size=40).update(seq[300:])
+    a, b = set(sketch.hashes.tolist()), set(other.hashes.tolist())
+    union = sorted(a | b)[:40]
+    assert jaccard(sketch, other) == len(set(union) & a & b) / len(union)

@@ -22,7 +22,12 @@ rare) are taxon-disjoint and verified; the split table is printed and written in
 Genomes come from the corpus embedded in the package (default), from --source FOLDER (PRO/, EUK/, VIR/
 subfolders of FASTA/GenBank/GFF3 files) with --taxonomy TABLE.tsv (columns of TAXONOMY.tsv), or from
 --manifest FILE (NCBI assembly accessions, downloaded and cached). Existing OUT/<NAME> folders are replaced
-only when every requested dataset was built."""
+only when every requested dataset was built.
+
+Contig rows of genomes whose species has strains in the corpus (strains/) carry per-position
+conservation columns from aligning those strains with minimap2 (~30 s per genome with 4 strains, cached
+under $GENOBENCH_CACHE/conservation or ~/.cache/genobench/conservation); --no-conservation skips the
+alignment and leaves the columns empty (the cards say so)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,75 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=BUILD_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (DIR/<NAME>/)")
-    build.add_argument("--source", type=Path, metavar="FOLDER", help="your genome folder (needs --taxonomy)")
-    build.add_argument(
-        "--taxonomy",
-        type=Path,
-        metavar="TABLE.tsv",
-        help="lineage and genetic code per genome file (default: FOLDER/TAXONOMY.tsv)",
-    )
-    build.add_argument(
-        "--manifest", type=Path, metavar="FILE", help="NCBI assembly manifest to download and build"
-    )
-    build.add_argument(
-        "--names",
-        nargs="+",
-        choices=ALL,
-        default=list(ALL),
-        metavar="NAME",
-        help=f"datasets to build (default: all of {', '.join(ALL)})",
-    )
-    build.add_argument(
-        "--reads-per-genome",
-        type=int,
-        default=DEFAULT_READS_PER_GENOME,
-        metavar="N",
-        help="reads sampled per genome (default %(default)s)",
-    )
-    build.add_argument(
-        "--read-length",
-        type=int,
-        default=DEFAULT_READ_LENGTH,
-        metavar="L",
-        help="read length in nt (default %(default)s)",
-    )
-    build.add_argument(
-        "--chunk-size",
-        type=int,
-        default=DEFAULT_CHUNK_SIZE,
-        metavar="NT",
-        help="longer contigs are cut into rows of this many nt (default %(default)s)",
-    )
-    build.add_argument("--seed", type=int, default=0, help="seed of the read sampling (default %(default)s)")
-    build.add_argument(
-        "--num-proc",
-        type=int,
-        default=1,
-        metavar="P",
-        help="genomes processed in parallel; the output is identical (default %(default)s)",
-    )
-    build.add_argument(
-        "--jaccard-threshold",
-        type=float,
-        default=DEFAULT_THRESHOLD,
-        metavar="J",
-        help="merge taxon groups whose genomes share k-mers above J (default %(default)s)",
-    )
-    build.add_argument(
-        "--rare-rank",
-        choices=RANKS,
-        default=DEFAULT_RARE_RANK,
-        help="rank whose single-genus taxa form the rare split (default %(default)s)",
-    )
-    build.add_argument(
-        "--rare-max",
-        type=int,
-        default=DEFAULT_RARE_MAX,
-        metavar="N",
-        help="at most N taxon groups per kingdom go to rare (default %(default)s)",
-    )
-    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_build_arguments(build)
     build.set_defaults(func=_build)
 
     push = sub.add_parser(
@@ -138,24 +75,87 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.set_defaults(func=_info)
 
 
-def print_summary(summary: BuildSummary, console: Console | None = None) -> None:
-    console = console or Console(width=None if sys.stdout.isatty() else 160)
-    table = Table(title=f"genobench datasets in {summary.out_dir} (from {summary.source})")
-    for column in ("dataset", "genomes", "bases", *SPLITS, "CDS", "transl. fail"):
-        table.add_column(column, justify="left" if column == "dataset" else "right")
-    for d in summary.datasets:
-        cds = (f"{d.cds:,}", f"{d.translation_failures:,}") if not d.name.endswith("_reads") else ("", "")
-        table.add_row(d.name, str(d.genomes), f"{d.bases:,}", *(f"{d.rows[s]:,}" for s in SPLITS), *cds)
-    console.print(table)
-    console.print(summary.report.to_markdown())
-    for warning in summary.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-    rate = summary.bases / 1e6 / summary.seconds if summary.seconds else 0.0
-    console.print(f"built in {summary.seconds:.1f} s ({rate:.1f} Mb/s)")
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``genobench datasets build`` (shared with datasets_scripts/build_datasets.py)."""
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (DIR/<NAME>/)")
+    parser.add_argument("--source", type=Path, metavar="FOLDER", help="your genome folder (needs --taxonomy)")
+    parser.add_argument(
+        "--taxonomy",
+        type=Path,
+        metavar="TABLE.tsv",
+        help="lineage and genetic code per genome file (default: FOLDER/TAXONOMY.tsv)",
+    )
+    parser.add_argument(
+        "--manifest", type=Path, metavar="FILE", help="NCBI assembly manifest to download and build"
+    )
+    parser.add_argument(
+        "--names",
+        nargs="+",
+        choices=ALL,
+        default=list(ALL),
+        metavar="NAME",
+        help=f"datasets to build (default: all of {', '.join(ALL)})",
+    )
+    parser.add_argument(
+        "--reads-per-genome",
+        type=int,
+        default=DEFAULT_READS_PER_GENOME,
+        metavar="N",
+        help="reads sampled per genome (default %(default)s)",
+    )
+    parser.add_argument(
+        "--read-length",
+        type=int,
+        default=DEFAULT_READ_LENGTH,
+        metavar="L",
+        help="read length in nt (default %(default)s)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="NT",
+        help="longer contigs are cut into rows of this many nt (default %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the read sampling (default %(default)s)")
+    parser.add_argument(
+        "--num-proc",
+        type=int,
+        default=1,
+        metavar="P",
+        help="genomes processed in parallel; the output is identical (default %(default)s)",
+    )
+    parser.add_argument(
+        "--jaccard-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="J",
+        help="merge taxon groups whose genomes share k-mers above J (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rare-rank",
+        choices=RANKS,
+        default=DEFAULT_RARE_RANK,
+        help="rank whose single-genus taxa form the rare split (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rare-max",
+        type=int,
+        default=DEFAULT_RARE_MAX,
+        metavar="N",
+        help="at most N taxon groups per kingdom go to rare (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-conservation",
+        action="store_true",
+        help="skip the strain alignment: conservation columns stay empty (default: aligned, cached)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _build(args: argparse.Namespace) -> int:
-    summary = build_all(
+def run_build(args: argparse.Namespace) -> BuildSummary:
+    """``build_all`` with the options of :func:`add_build_arguments`."""
+    return build_all(
         args.out,
         source=args.source,
         taxonomy=args.taxonomy,
@@ -170,9 +170,52 @@ def _build(args: argparse.Namespace) -> int:
         rare_rank=args.rare_rank,
         rare_max=args.rare_max,
         progress=not args.quiet and sys.stderr.isatty(),
+        conservation=not args.no_conservation,
     )
-    print_summary(summary)
+
+
+def print_summary(summary: BuildSummary, console: Console | None = None) -> None:
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    table = Table(title=f"genobench datasets in {summary.out_dir} (from {summary.source})")
+    for column in ("dataset", "genomes", "bases", *SPLITS, "CDS", "transl. fail"):
+        table.add_column(column, justify="left" if column == "dataset" else "right")
+    for d in summary.datasets:
+        cds = (f"{d.cds:,}", f"{d.translation_failures:,}") if not d.name.endswith("_reads") else ("", "")
+        table.add_row(d.name, str(d.genomes), f"{d.bases:,}", *(f"{d.rows[s]:,}" for s in SPLITS), *cds)
+    console.print(table)
+    console.print(summary.report.to_markdown())
+    _print_conservation(summary, console)
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    rate = summary.bases / 1e6 / summary.seconds if summary.seconds else 0.0
+    console.print(f"built in {summary.seconds:.1f} s ({rate:.1f} Mb/s)")
+
+
+def _build(args: argparse.Namespace) -> int:
+    print_summary(run_build(args))
     return 0
+
+
+def _print_conservation(summary: BuildSummary, console: Console) -> None:
+    if not summary.conservation:
+        console.print("conservation: skipped (--no-conservation); the conservation columns are empty")
+        return
+    if not summary.tracks:
+        console.print(
+            "conservation: no genome has strains of its species; the conservation columns are empty"
+        )
+        return
+    table = Table(title="conservation tracks (strains aligned to each genome)")
+    for column in ("genome", "strains", "coverage", "all strains", "fully conserved", "mean", "time"):
+        table.add_column(column, justify="left" if column == "genome" else "right")
+    for gid, t in summary.tracks.items():
+        values = [t["coverage"], t["coverage_all_strains"], t["share_conserved"], t["mean_conservation"]]
+        time_text = "cached" if t["cached"] else f"{t['seconds']:.1f} s"
+        table.add_row(
+            gid, str(len(t["strains"])), *("n/a" if v is None else f"{v:.3f}" for v in values), time_text
+        )
+    console.print(table)
+    console.print(f"strain alignment: {summary.conservation_seconds:.1f} s (not cached)")
 
 
 def _push(args: argparse.Namespace) -> int:

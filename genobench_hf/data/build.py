@@ -1,11 +1,13 @@
 """Build the six datasets (PRO, EUK, VIR and their ``_reads``) as Hub dataset repos, atomically.
 
 Pass 1 reads each genome once (gzip + parse is the cost that matters): it cleans, sketches and annotates
-it and writes its contig and read rows to a per-genome Parquet file in a staging folder (in parallel with
-``num_proc``; the output does not depend on it). Splits need every sketch, so pass 2 assigns splits,
-verifies them, and streams the per-genome files into the split shards and cards. Everything is staged in
-a hidden sibling of the final folders and renamed into place only when all requested datasets are
-complete, so a failure (e.g. a corrupt genome file) leaves no half-written dataset behind.
+it, aligns its species' strains for the conservation columns (cached on disk, see
+``conservation_cache``), and writes its contig and read rows to per-genome Arrow IPC files in a staging
+folder (in parallel with ``num_proc``; the output does not depend on it). Splits need every sketch, so
+pass 2 assigns splits, verifies them, and streams the per-genome files (memory-mapped, batch by batch)
+into the split shards and cards. Everything is staged in a hidden sibling of the final folders and
+renamed into place only when all requested datasets are complete, so a failure (e.g. a corrupt genome
+file) leaves no half-written dataset behind.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from genobench_hf import __version__
 from genobench_hf.data import hub
+from genobench_hf.data.card_info import COLUMN_DOCS, DESCRIPTIONS, conservation_context
+from genobench_hf.data.conservation import DEFAULT_PRESET
+from genobench_hf.data.conservation_cache import cached_genome_conservation
 from genobench_hf.data.rows import (
     CONTIG_SCHEMA,
     DEFAULT_CHUNK_SIZE,
@@ -32,10 +36,9 @@ from genobench_hf.data.rows import (
     DEFAULT_READS_PER_GENOME,
     READ_SCHEMA,
     GenomeStats,
-    contig_rows,
+    contig_table,
     load_genome,
-    read_rows,
-    rows_table,
+    read_table,
 )
 from genobench_hf.data.sketch import DEFAULT_K, DEFAULT_SIZE, Sketch
 from genobench_hf.data.splits import (
@@ -46,51 +49,12 @@ from genobench_hf.data.splits import (
     SplitReport,
     assign_splits,
 )
-from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus
+from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus, load_strains
 from genobench_hf.errors import ConfigError
 
 ALL = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
-DESCRIPTIONS = {
-    "PRO": "Prokaryote (bacteria and archaea) genomes, one row per contig or 1 Mb chunk, with CDS annotations.",
-    "EUK": "Eukaryote genome pieces, one row per contig or 1 Mb chunk, with CDS annotations where available.",
-    "VIR": "Virus and phage genomes, one row per contig/segment, with CDS annotations where available.",
-}
-COLUMN_DOCS = {
-    "genome_id": "genome file stem",
-    "file": "genome file, relative to the corpus folder",
-    "contig_id": "FASTA/GenBank record id",
-    "description": "record description (FASTA header)",
-    "chunk_index": "index of this window of the contig",
-    "chunk_start": "contig coordinate of `sequence[0]`",
-    "contig_length": "length of the whole contig",
-    "length": "length of `sequence`",
-    "sequence": "uppercase nucleotides (IUPAC kept)",
-    "gc": "G+C share of the ACGT bases",
-    "n_non_acgt": "number of non-ACGT positions",
-    "softmask": "lowercase (soft-masked) intervals, row coordinates",
-    "non_acgt": "non-ACGT intervals, row coordinates",
-    "kingdom": "PRO / EUK / VIR",
-    "domain": "lineage",
-    "phylum": "lineage",
-    "class": "lineage",
-    "order": "lineage",
-    "family": "lineage",
-    "genus": "lineage (`-` = unknown)",
-    "species": "lineage",
-    "taxid": "NCBI taxid (`-` = unknown)",
-    "genetic_code": "NCBI translation table of the genome",
-    "organism": "organism as in the source record",
-    "accession": "INSDC/RefSeq accession(s)",
-    "source": "where the file was taken from",
-    "license": "licence/provenance text",
-    "sha256": "sha256 of the genome file",
-    "split": "split name",
-    "cds": "CDS segments overlapping the row: contig coordinates, strand, phase, gene_id, transl_table, translation_ok",
-    "read_id": "`genome_id:index`",
-    "start": "contig coordinate of the fragment's start on `+`",
-    "end": "contig coordinate of the fragment's end on `+`",
-    "strand": "`+` or `-` (sequence reverse-complemented)",
-}
+__all__ = ["ALL", "COLUMN_DOCS", "DESCRIPTIONS", "BuildSummary", "DatasetSummary", "build_all"]
+_BATCH_ROWS = {"contigs": 256, "reads": 8192}  # rows per staged record batch (and per shard write)
 
 
 @dataclass
@@ -113,6 +77,9 @@ class BuildSummary:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     bases: int = 0  # nucleotides read (every genome once)
+    conservation: bool = True  # False: built with --no-conservation (columns empty)
+    tracks: dict[str, dict] = field(default_factory=dict)  # genome id -> track summary (+ "cached")
+    conservation_seconds: float = 0.0  # wall time of the strain alignments that were not cached
 
     def table(self) -> str:
         """The summary the CLI prints (rows per split, bases, genomes, CDS, split report) as text."""
@@ -137,6 +104,13 @@ class _Job:
     reads_per_genome: int
     read_length: int
     seed: int
+    strains: tuple[GenomeEntry, ...] = ()  # strain genomes of the corpus (conservation), if enabled
+    conservation_cache: Path | None = None
+
+
+def _write_ipc(table: pa.Table, path: Path, batch_rows: int) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=batch_rows)
 
 
 def _process(job: _Job) -> tuple[str, np.ndarray, GenomeStats]:
@@ -145,28 +119,38 @@ def _process(job: _Job) -> tuple[str, np.ndarray, GenomeStats]:
     genome = load_genome(job.entry, sketch)
     gid = job.entry.genome_id
     if job.contigs:
-        pq.write_table(
-            rows_table(list(contig_rows(genome, job.chunk_size)), CONTIG_SCHEMA),
-            job.stage / f"{gid}.contigs.parquet",
-            compression="none",
-        )
+        track = None
+        if job.strains:
+            started = time.perf_counter()
+            reference = {cid: rec.sequence for cid, rec in zip(genome.ids, genome.records, strict=True)}
+            track, cached = cached_genome_conservation(
+                job.entry,
+                job.strains,
+                reference=reference,
+                preset=DEFAULT_PRESET,
+                cache_dir=job.conservation_cache,
+            )
+            if track is not None:
+                seconds = 0.0 if cached else time.perf_counter() - started
+                genome.stats.conservation = track.summary() | {"cached": cached, "seconds": seconds}
+        table = contig_table(genome, job.chunk_size, track)
+        _write_ipc(table, job.stage / f"{gid}.contigs.arrow", _BATCH_ROWS["contigs"])
+        del table, track
     if job.reads:
-        table = rows_table(
-            list(read_rows(genome, job.reads_per_genome, job.read_length, job.seed)), READ_SCHEMA
-        )
-        pq.write_table(table, job.stage / f"{gid}.reads.parquet", compression="none")
+        table = read_table(genome, job.reads_per_genome, job.read_length, job.seed)
+        _write_ipc(table, job.stage / f"{gid}.reads.arrow", _BATCH_ROWS["reads"])
     return gid, sketch.hashes, genome.stats
 
 
 def _split_tables(paths: Sequence[Path], split: str) -> Callable[[], object]:
     def generate():
         for path in paths:
-            for batch in pq.ParquetFile(path).iter_batches(
-                batch_size=256 if "contigs" in path.name else 8192
-            ):
-                table = pa.Table.from_batches([batch])
-                idx = table.schema.get_field_index("split")
-                yield table.set_column(idx, "split", pa.array([split] * table.num_rows, pa.string()))
+            with pa.memory_map(str(path)) as source:
+                reader = pa.ipc.open_file(source)
+                idx = reader.schema.get_field_index("split")
+                for i in range(reader.num_record_batches):
+                    table = pa.Table.from_batches([reader.get_batch(i)])
+                    yield table.set_column(idx, "split", pa.array([split] * table.num_rows, pa.string()))
 
     return generate
 
@@ -211,8 +195,14 @@ def build_all(
     progress: bool = True,
     max_shard_rows: int = hub.MAX_SHARD_ROWS,
     max_shard_bytes: int = hub.MAX_SHARD_BYTES,
+    conservation: bool = True,
+    conservation_cache: Path | None = None,
 ) -> BuildSummary:
-    """Build ``names`` into ``out_dir/<NAME>/`` (replacing existing ones only once all succeeded)."""
+    """Build ``names`` into ``out_dir/<NAME>/`` (replacing existing ones only once all succeeded).
+
+    ``conservation=False`` leaves the conservation columns empty (no strain alignment);
+    ``conservation_cache`` overrides the track cache folder (default ``$GENOBENCH_CACHE/conservation``).
+    """
     started = time.perf_counter()
     unknown = sorted(set(names) - set(ALL))
     if unknown or not names:
@@ -229,6 +219,7 @@ def build_all(
         raise ConfigError(
             f"no genomes of kingdom(s) {', '.join(missing)} in {folder}; drop them from the names"
         )
+    strains = tuple(load_strains(folder, taxonomy)) if conservation and set(names) & set(kingdoms) else ()
     staging = Path(tempfile.mkdtemp(prefix=".genobench-build-", dir=out_dir))
     try:
         per_genome = staging / "genomes"
@@ -243,6 +234,8 @@ def build_all(
                 reads_per_genome,
                 read_length,
                 seed,
+                strains,
+                conservation_cache,
             )
             for e in entries
         ]
@@ -277,6 +270,7 @@ def build_all(
             "read_length": read_length,
             "reads_per_genome": reads_per_genome,
             "chunk_size": chunk_size,
+            "conservation": conservation,
         }
         summaries = []
         for name in names:
@@ -303,8 +297,18 @@ def build_all(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     warnings = [w for st in stats.values() for w in st.warnings] + report.warnings
+    tracks = {gid: st.conservation for gid, st in sorted(stats.items()) if st.conservation is not None}
     return BuildSummary(
-        out_dir, source_text, summaries, report, warnings, time.perf_counter() - started, sum(bases.values())
+        out_dir,
+        source_text,
+        summaries,
+        report,
+        warnings,
+        time.perf_counter() - started,
+        sum(bases.values()),
+        conservation,
+        tracks,
+        sum(t["seconds"] for t in tracks.values()),
     )
 
 
@@ -317,7 +321,7 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
     counts: dict[str, tuple[int, int]] = {}
     for split in SPLITS:
         paths = [
-            per_genome / f"{e.genome_id}.{suffix}.parquet"
+            per_genome / f"{e.genome_id}.{suffix}.arrow"
             for e in members
             if report.assignment[e.genome_id] == split
         ]
@@ -361,6 +365,15 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
                 "columns": [(c, COLUMN_DOCS.get(c, "")) for c in schema.names],
                 "cds": cds,
                 "translation_failures": failures,
+                **conservation_context(
+                    context["conservation"],
+                    {
+                        e.genome_id: stats[e.genome_id].conservation
+                        for e in members
+                        if stats[e.genome_id].conservation is not None
+                    },
+                    [e.genome_id for e in members],
+                ),
             },
         ),
     )

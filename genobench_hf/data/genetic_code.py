@@ -13,6 +13,8 @@ from __future__ import annotations
 from functools import cache
 from itertools import product
 
+import numpy as np
+
 _BASES = "TCAG"
 _CODONS = tuple(a + b + c for a in _BASES for b in _BASES for c in _BASES)
 _STANDARD_AAS = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
@@ -142,12 +144,53 @@ def stop_codons(table: int) -> frozenset[str]:
     return frozenset(c for c, aa in _codon_map(table).items() if aa == "*")
 
 
+# Codon lookup: every byte -> its IUPAC code index (0..15: ``_ALPHABET`` in order, either case, U as T)
+# or 16 (not a nucleotide code, so the codon translates to X); a codon is i*289 + j*17 + k.
+_ALPHABET = "ACGTRYSWKMBDHVN"
+_N_CODES = len(_ALPHABET) + 2  # + U (same meaning as T, kept as its own index for clarity) + "other"
+_OTHER = _N_CODES - 1
+_BYTE_CODE = np.full(256, _OTHER, dtype=np.int32)
+for _i, _b in enumerate(_ALPHABET + "U"):
+    _BYTE_CODE[ord(_b)] = _BYTE_CODE[ord(_b.lower())] = _i
+
+
+@cache
+def _codon_lookup(table: int) -> np.ndarray:
+    """uint8 amino acid per codon index (see ``_BYTE_CODE``); 'X' wherever a base is not IUPAC."""
+    mapping = _ambiguous_map(table)
+    letters = _ALPHABET + "U"
+    lookup = np.full(_N_CODES**3, ord("X"), dtype=np.uint8)
+    for i, a in enumerate(letters):
+        for j, b in enumerate(letters):
+            for k, c in enumerate(letters):
+                lookup[(i * _N_CODES + j) * _N_CODES + k] = ord(mapping[a + b + c])
+    return lookup
+
+
 def translate(seq: str, table: int = 1, *, to_stop: bool = False) -> str:
     """Translate a DNA/RNA string codon by codon (a trailing partial codon is ignored).
 
     Case is ignored and U is read as T; ambiguity codes resolve as in the module docstring, other
-    characters give 'X'. With ``to_stop`` the result ends before the first stop codon.
+    characters give 'X'. With ``to_stop`` the result ends before the first stop codon. Vectorised: one
+    table lookup over all codon indices (a bacterial CDS translates in microseconds).
     """
+    lookup = _codon_lookup(table)
+    try:
+        data = seq.encode("ascii")
+    except UnicodeEncodeError:  # rare: translate the ASCII-safe way, character by character
+        return _translate_slow(seq, table, to_stop=to_stop)
+    n = len(data) // 3
+    codes = _BYTE_CODE[np.frombuffer(data, dtype=np.uint8, count=3 * n)].reshape(n, 3)
+    protein = (
+        lookup[(codes[:, 0] * _N_CODES + codes[:, 1]) * _N_CODES + codes[:, 2]].tobytes().decode("ascii")
+    )
+    if to_stop:
+        stop = protein.find("*")
+        return protein if stop < 0 else protein[:stop]
+    return protein
+
+
+def _translate_slow(seq: str, table: int, *, to_stop: bool) -> str:
     mapping = _ambiguous_map(table)
     s = seq.upper()
     out: list[str] = []

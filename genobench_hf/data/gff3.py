@@ -19,9 +19,11 @@ from genobench_hf.errors import InputError
 def _gff_attributes(text: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for item in text.strip().split(";"):
-        if item.strip():
-            key, _, value = item.strip().partition("=")
-            attrs[unquote(key)] = unquote(value)
+        item = item.strip()
+        if item:
+            key, _, value = item.partition("=")
+            # percent-decoding is needed only where there is a '%' (unquote returns the rest unchanged)
+            attrs[unquote(key) if "%" in key else key] = unquote(value) if "%" in value else value
     return attrs
 
 

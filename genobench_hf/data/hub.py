@@ -16,11 +16,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from genobench_hf.cards import DATASET_CARD_TEMPLATE
 from genobench_hf.errors import ConfigError, InputError
 
 MAX_SHARD_ROWS = 100_000
 MAX_SHARD_BYTES = 256 * 1024**2
-TEMPLATE = Path(__file__).resolve().parents[2] / "cards" / "dataset_card.md"
+TEMPLATE = DATASET_CARD_TEMPLATE  # package data (genobench_hf/cards/)
 TASK_CATEGORIES = ["fill-mask", "text-generation"]
 TAGS = ["biology", "genomics", "dna", "genobench"]
 
@@ -95,7 +96,7 @@ class ShardWriter:
 
 @dataclass
 class CardContext:
-    """What the card template needs beyond the YAML (see cards/dataset_card.md)."""
+    """What the card template needs beyond the YAML (see genobench_hf/cards/dataset_card.md)."""
 
     name: str
     description: str
@@ -115,7 +116,7 @@ def size_category(n: int) -> str:
 
 
 def write_card(folder: Path, schema: pa.Schema, splits: dict[str, tuple[int, int]], ctx: CardContext) -> Path:
-    """Render README.md with ``configs`` + ``dataset_info`` YAML from the template in ``cards/``."""
+    """Render README.md with ``configs`` + ``dataset_info`` YAML from the package's card template."""
     from datasets import DatasetInfo, Features, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs

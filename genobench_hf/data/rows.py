@@ -4,7 +4,8 @@ One genome is held in memory at a time (its cleaned records), never the corpus: 
 contig lengths before drawing, and a second decompression pass would cost more than the memory. Rows
 carry no ``split`` yet: the split needs every genome's sketch, so the build writes rows first and adds the
 split column when it assembles the shards. Column order and types are fixed by the Arrow schemas below
-(ARCHITECTURE.md, row schemas).
+(ARCHITECTURE.md, row schemas). ``contig_table``/``read_table`` build the Arrow tables the builder
+writes; ``contig_rows``/``read_rows`` yield the same rows as dicts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from genobench_hf.data.annotations import (
     read_genbank_sequences,
     validate_bounds,
 )
-from genobench_hf.data.fasta import CleanSequence, clean_sequence, read_fasta, reverse_complement
+from genobench_hf.data.conservation import CONSERVATION_FIELDS, ConservationTrack, encode_for_row
+from genobench_hf.data.fasta import COMPLEMENT_TABLE, CleanSequence, clean_sequence, gc_counts, read_fasta
 from genobench_hf.data.sketch import Sketch
 from genobench_hf.data.taxonomy import GenomeEntry
 from genobench_hf.errors import InputError
@@ -86,6 +88,7 @@ CONTIG_SCHEMA = pa.schema(
         ("non_acgt", _INTERVAL),
         *_TAXONOMY_FIELDS,
         ("cds", _CDS),
+        *CONSERVATION_FIELDS,
     ]
 )
 READ_SCHEMA = pa.schema(
@@ -115,6 +118,7 @@ class GenomeStats:
     reads: int = 0
     reads_short: int = 0  # reads that could not be drawn (too much non-ACGT or contigs too short)
     warnings: list[str] = field(default_factory=list)
+    conservation: dict | None = None  # ConservationTrack.summary() + "cached", when the genome has strains
 
 
 @dataclass
@@ -215,13 +219,18 @@ def _clip(intervals: list[tuple[int, int]], starts: list[int], lo: int, hi: int)
 
 
 def _gc(seq: str) -> float | None:
-    gc = seq.count("G") + seq.count("C")
-    acgt = gc + seq.count("A") + seq.count("T")
+    gc, acgt = gc_counts(seq)
     return gc / acgt if acgt else None
 
 
-def contig_rows(genome: Genome, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[dict]:
-    """One row per contig, or per ``chunk_size`` window of a longer contig (windows never cross rows)."""
+def contig_rows(
+    genome: Genome, chunk_size: int = DEFAULT_CHUNK_SIZE, conservation: ConservationTrack | None = None
+) -> Iterator[dict]:
+    """One row per contig, or per ``chunk_size`` window of a longer contig (windows never cross rows).
+
+    ``conservation`` (the genome's strain track, if any) fills the conservation columns; without it they
+    are null with an empty strain list.
+    """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     entry, shared = genome.entry, provenance(genome.entry)
@@ -230,6 +239,7 @@ def contig_rows(genome: Genome, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterato
         soft_starts = [s for s, _ in record.softmask]
         iupac_starts = [s for s, _ in record.non_acgt]
         segments = genome.cds.get(contig_id, [])
+        track = conservation.contig(contig_id) if conservation is not None else None
         for index, lo in enumerate(range(0, len(seq), chunk_size)):
             hi = min(lo + chunk_size, len(seq))
             chunk = seq[lo:hi]
@@ -250,7 +260,90 @@ def contig_rows(genome: Genome, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterato
                 "non_acgt": non_acgt,
                 **shared,
                 "cds": [s for s in segments if s["start"] < hi and s["end"] > lo],
+                **encode_for_row(track, lo, hi - lo),
             }
+
+
+def contig_table(
+    genome: Genome, chunk_size: int = DEFAULT_CHUNK_SIZE, conservation: ConservationTrack | None = None
+) -> pa.Table:
+    """``contig_rows`` as an Arrow table in ``CONTIG_SCHEMA``."""
+    return rows_table(list(contig_rows(genome, chunk_size, conservation)), CONTIG_SCHEMA)
+
+
+_IS_ACGT = np.zeros(256, dtype=bool)
+_IS_ACGT[np.frombuffer(b"ACGT", dtype=np.uint8)] = True
+_IS_GC = np.zeros(256, dtype=bool)
+_IS_GC[np.frombuffer(b"GC", dtype=np.uint8)] = True
+_COMPLEMENT = np.frombuffer(COMPLEMENT_TABLE, dtype=np.uint8)
+_CHECK_BASES = 1 << 22  # bases of candidate windows gathered per numpy check
+
+
+@dataclass
+class _Reads:
+    """Accepted reads of one genome, in order: contig index, start, the fragments ('+' strand) as a
+    (reads, read_length) byte matrix, and their G+C and ACGT counts."""
+
+    contigs: np.ndarray
+    starts: np.ndarray
+    matrix: np.ndarray
+    gc: np.ndarray
+    acgt: np.ndarray
+
+
+def _sample_reads(genome: Genome, n_reads: int, read_length: int, seed: int) -> _Reads:
+    """The read draws of ``read_rows`` (its docstring has the rule), vectorised per batch of draws.
+
+    The generator is drawn exactly as a one-read-at-a-time loop would (same batch sizes), and the windows
+    of a batch are checked at once (ACGT and G+C counts over a (batch, read_length) byte matrix).
+    """
+    if read_length < 1 or n_reads < 0:
+        raise ValueError("read_length must be positive and n_reads >= 0")
+    entry = genome.entry
+    parts: list[tuple[np.ndarray, ...]] = []
+    empty = np.empty(0, dtype=np.int64)
+    windows = np.array([max(len(r.sequence) - read_length + 1, 0) for r in genome.records], dtype=np.int64)
+    total = int(windows.sum())
+    made = draws = 0
+    if total == 0 or n_reads == 0:
+        if n_reads:
+            genome.stats.reads_short += n_reads
+            genome.stats.warnings.append(f"{entry.genome_id}: no contig holds {read_length} nt; no reads")
+        return _Reads(empty, empty, np.empty((0, read_length), dtype=np.uint8), empty, empty)
+    cumulative = np.cumsum(windows)
+    offsets = cumulative - windows
+    rng = np.random.default_rng(stable_seed("reads", seed, entry.genome_id))
+    max_bad = math.floor(MAX_NON_ACGT_FRACTION * read_length)
+    budget = MAX_DRAWS_PER_READ * n_reads
+    step = max(1, _CHECK_BASES // read_length)  # windows checked at once (bounds the byte matrix)
+    while made < n_reads and draws < budget:
+        batch = rng.integers(0, total, size=min(max(n_reads - made, 64), budget - draws))
+        draws += len(batch)
+        for lo in range(0, len(batch), step):
+            if made == n_reads:
+                break
+            contigs = np.searchsorted(cumulative, batch[lo : lo + step], side="right")
+            starts = batch[lo : lo + step] - offsets[contigs]
+            text = "".join(
+                [
+                    genome.records[c].sequence[s : s + read_length]
+                    for c, s in zip(contigs.tolist(), starts.tolist(), strict=True)
+                ]
+            )
+            matrix = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(len(starts), read_length)
+            acgt = _IS_ACGT[matrix].sum(axis=1)
+            keep = np.flatnonzero(read_length - acgt <= max_bad)[: n_reads - made]
+            parts.append(
+                (contigs[keep], starts[keep], matrix[keep], _IS_GC[matrix[keep]].sum(axis=1), acgt[keep])
+            )
+            made += len(keep)
+    genome.stats.reads += made
+    if made < n_reads:
+        genome.stats.reads_short += n_reads - made
+        genome.stats.warnings.append(
+            f"{entry.genome_id}: only {made}/{n_reads} reads with <= 10% non-ACGT found in {draws} draws"
+        )
+    return _Reads(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
 def read_rows(
@@ -263,52 +356,40 @@ def read_rows(
     (so contigs weigh by length), alternating strands (half each; '-' is reverse-complemented), a window
     with more than 10% non-ACGT redrawn (bounded). Seeded by (seed, genome_id) through a stable hash.
     """
-    if read_length < 1 or n_reads < 0:
-        raise ValueError("read_length must be positive and n_reads >= 0")
-    entry, shared = genome.entry, provenance(genome.entry)
-    windows = np.array([max(len(r.sequence) - read_length + 1, 0) for r in genome.records], dtype=np.int64)
-    total = int(windows.sum())
-    if total == 0 or n_reads == 0:
-        if n_reads:
-            genome.stats.reads_short += n_reads
-            genome.stats.warnings.append(f"{entry.genome_id}: no contig holds {read_length} nt; no reads")
-        return
-    cumulative = np.cumsum(windows)
-    rng = np.random.default_rng(stable_seed("reads", seed, entry.genome_id))
-    max_bad = math.floor(MAX_NON_ACGT_FRACTION * read_length)
-    made = draws = 0
-    budget = MAX_DRAWS_PER_READ * n_reads
-    while made < n_reads and draws < budget:
-        batch = rng.integers(0, total, size=min(max(n_reads - made, 64), budget - draws))
-        draws += len(batch)
-        for pos in batch.tolist():
-            contig = int(np.searchsorted(cumulative, pos, side="right"))
-            start = pos - (int(cumulative[contig - 1]) if contig else 0)
-            fragment = genome.records[contig].sequence[start : start + read_length]
-            acgt = sum(fragment.count(b) for b in "ACGT")
-            if read_length - acgt > max_bad:
-                continue
-            strand = "+" if made % 2 == 0 else "-"
-            yield {
-                "read_id": f"{entry.genome_id}:{made}",
-                "genome_id": entry.genome_id,
-                "contig_id": genome.ids[contig],
-                "start": start,
-                "end": start + read_length,
-                "strand": strand,
-                "sequence": fragment if strand == "+" else reverse_complement(fragment),
-                "gc": _gc(fragment),
-                **shared,
-            }
-            made += 1
-            if made == n_reads:
-                break
-    genome.stats.reads += made
-    if made < n_reads:
-        genome.stats.reads_short += n_reads - made
-        genome.stats.warnings.append(
-            f"{entry.genome_id}: only {made}/{n_reads} reads with <= 10% non-ACGT found in {draws} draws"
-        )
+    yield from read_table(genome, n_reads, read_length, seed).to_pylist()
+
+
+def read_table(
+    genome: Genome,
+    n_reads: int = DEFAULT_READS_PER_GENOME,
+    read_length: int = DEFAULT_READ_LENGTH,
+    seed: int = 0,
+) -> pa.Table:
+    """The rows of ``read_rows`` as an Arrow table in ``READ_SCHEMA``, built column by column."""
+    reads = _sample_reads(genome, n_reads, read_length, seed)
+    n, gid = len(reads.starts), genome.entry.genome_id
+    matrix = reads.matrix.copy()
+    matrix[1::2] = _COMPLEMENT[matrix[1::2, ::-1]]  # every second read is on '-'
+    offsets = np.arange(0, (n + 1) * read_length, read_length, dtype=np.int32)
+    shared = provenance(genome.entry)
+    columns = {
+        "read_id": pa.array([f"{gid}:{i}" for i in range(n)], pa.string()),
+        "genome_id": pa.array([gid] * n, pa.string()),
+        "contig_id": pa.array(genome.ids, pa.string()).take(pa.array(reads.contigs)),
+        "start": pa.array(reads.starts, pa.int64()),
+        "end": pa.array(reads.starts + read_length, pa.int64()),
+        "strand": pa.array(["+", "-"] * (n // 2) + ["+"] * (n % 2), pa.string()),
+        "sequence": pa.Array.from_buffers(
+            pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(matrix.tobytes())]
+        ),
+        "gc": pa.array(reads.gc / np.maximum(reads.acgt, 1), pa.float64(), mask=reads.acgt == 0),
+    }
+    for name in READ_SCHEMA.names[len(columns) :]:
+        columns[name] = pa.array([shared[name]] * n, READ_SCHEMA.field(name).type)
+    try:
+        return pa.Table.from_arrays(list(columns.values()), schema=READ_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(f"row does not fit the dataset schema: {exc}") from None
 
 
 def rows_table(rows: list[dict], schema: pa.Schema) -> pa.Table:

@@ -261,6 +261,8 @@ def load_model(
     spec_s = str(spec)
     path = Path(spec_s)
     use_safetensors: bool | None = None
+    if not path.exists() and (spec_s.startswith((".", "/", "~")) or spec_s.count("/") > 1):
+        raise ModelError(f"{spec_s}: no such model folder (and not a Hub id of the form owner/name)")
     if path.exists():
         if not (path / "config.json").is_file():
             raise ModelError(f"{path}: no config.json; not a transformers model folder")
@@ -288,8 +290,10 @@ def load_model(
         tokenizer = AutoTokenizer.from_pretrained(
             spec_s, trust_remote_code=trust_remote_code, revision=revision
         )
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"cannot load {spec_s!r} as a {kind} LM: {exc}") from exc
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        # corrupted safetensors, a config whose vocabulary does not fit the weights, a broken tokenizer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load {spec_s!r} as a {kind} LM ({type(exc).__name__}: {first})") from exc
     if info.get("missing_keys"):
         missing = sorted(info["missing_keys"])
         raise ModelError(
