@@ -127,7 +127,7 @@ def _evaluate(
             datasets=args.datasets,
             data_dir=data_dir,
             output=output,
-            task=TaskConfig(n_sites=args.n_sites, seed=args.seed),
+            task=TaskConfig(n_sites=args.n_sites, seed=args.seed, n_spans=8, n_genes=4),
             cache_dir=cache,
             show_progress=not args.quiet,
         )
