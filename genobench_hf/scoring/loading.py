@@ -246,6 +246,7 @@ def load_model(
     ``dtype="auto"`` keeps fp32 on CPU (use autocast for speed) and the checkpoint's dtype elsewhere.
     Safetensors weights are preferred when present.
     """
+    from safetensors import SafetensorError
     from transformers import (
         AutoConfig,
         AutoModelForCausalLM,
@@ -290,7 +291,7 @@ def load_model(
         tokenizer = AutoTokenizer.from_pretrained(
             spec_s, trust_remote_code=trust_remote_code, revision=revision
         )
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         # corrupted safetensors, a config whose vocabulary does not fit the weights, a broken tokenizer
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load {spec_s!r} as a {kind} LM ({type(exc).__name__}: {first})") from exc
