@@ -106,8 +106,8 @@ def test_results_roundtrip_and_version_check(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
     old = json.loads(path.read_text()) | {"schema_version": "0.1"}
     (tmp_path / "old.json").write_text(json.dumps(old))
-    with pytest.raises(InputError, match="schema_version 0.1 is not supported"):
+    with pytest.raises(InputError, match=r"schema_version 0\.1 is not supported"):
         load_results(tmp_path / "old.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(InputError, match="bad.json"):
+    with pytest.raises(InputError, match=r"bad\.json"):
         load_results(tmp_path / "bad.json")

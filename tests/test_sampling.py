@@ -111,6 +111,8 @@ def test_dense_windows_hide_about_rate() -> None:
 
 def test_reads_give_several_sites_when_reads_are_few() -> None:
     rows = [{"genome_id": "g", "sequence": "".join(RNG.choice(list("ACGT"), 150))} for _ in range(5)]
-    wins = sample_sites(rows, n_sites=12, window=256, seed=0, dataset="X_reads", reads=True, protocol="imputation")
+    wins = sample_sites(
+        rows, n_sites=12, window=256, seed=0, dataset="X_reads", reads=True, protocol="imputation"
+    )
     assert len(wins) == 12
     assert len({(w.row, w.sites[0]) for w in wins}) == 12
