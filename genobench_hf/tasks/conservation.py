@@ -33,9 +33,9 @@ from genobench_hf.errors import ConfigError
 from genobench_hf.metrics import nucleotide_metrics, site_scores
 from genobench_hf.metrics.conservation import conservation_correlation
 from genobench_hf.results import skipped
-from genobench_hf.scoring.base import BASE_INDEX, Scorer, SiteScores
+from genobench_hf.scoring.base import Scorer, SiteScores
 from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
-from genobench_hf.tasks.sampling import Window, gc_without, model_alphabet, quotas, stable_seed
+from genobench_hf.tasks.sampling import Window, model_alphabet, quotas, stable_seed
 
 MIN_ALIGNED = 2
 SPLITS = ("train", "validation", "test", "rare")
@@ -130,8 +130,7 @@ def sample_conserved_sites(
             pos = int(cands[r][d - offsets[r]])
             start = pos - half
             win = seqs[r][start : start + window]
-            windows.append(Window(genome_id, idx[r], start, win, (half,), (BASE_INDEX[win[half]],),
-                                  gc_without(win, [half])))  # fmt: skip
+            windows.append(Window.make(genome_id, idx[r], start, win, (half,)))
             aligned, agree = tracks[r]
             cons.append(int(agree[pos]) / int(aligned[pos]))
     return windows, np.asarray(cons, dtype=np.float64)

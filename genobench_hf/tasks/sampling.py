@@ -13,7 +13,7 @@ so every model is scored on the same sites. Rules (docs/ARCHITECTURE.md "Tasks a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +50,13 @@ class Window:
     targets: tuple[int, ...]
     gc: float  # GC fraction of the window's ACGT positions that are not hidden (nan if none)
 
+    @classmethod
+    def make(cls, genome_id: str, row: int, start: int, window: str, sites: Sequence[int]) -> Window:
+        """A window whose targets and GC are derived from its text and hidden sites."""
+        sites = tuple(int(s) for s in sites)
+        targets = tuple(BASE_INDEX[window[s]] for s in sites)
+        return cls(genome_id, row, start, window, sites, targets, gc_without(window, sites))
+
 
 def gc_without(window: str, hidden: Sequence[int]) -> float:
     arr = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
@@ -73,6 +80,19 @@ def _group_rows(rows: Sequence[Mapping[str, object]]) -> dict[str, list[int]]:
     for i, row in enumerate(rows):
         groups.setdefault(str(row["genome_id"]), []).append(i)
     return groups
+
+
+def _per_genome(
+    rows: Sequence[Mapping[str, object]], total: int, *seed_parts: object
+) -> Iterator[tuple[str, int, list[int], np.random.Generator, list[str], list[np.ndarray]]]:
+    """For each genome (sorted): its quota of ``total``, row indices, a seeded generator, and its rows'
+    sequences in the model alphabet (as text and as bytes)."""
+    groups = _group_rows(rows)
+    for genome_id, n in quotas(list(groups), total).items():
+        idx = groups[genome_id]
+        rng = np.random.default_rng(stable_seed(*seed_parts, genome_id))
+        texts = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
+        yield genome_id, n, idx, rng, texts, [np.frombuffer(t.encode("ascii"), dtype=np.uint8) for t in texts]
 
 
 def _draw_positions(
@@ -123,13 +143,8 @@ def sample_sites(
 ) -> list[Window]:
     """One hidden site per window for ``imputation`` (centred) or ``next_nucleotide`` (site last)."""
     left_only = protocol == "next_nucleotide"
-    groups = _group_rows(rows)
     out: list[Window] = []
-    for genome_id, n in quotas(list(groups), n_sites).items():
-        idx = groups[genome_id]
-        rng = np.random.default_rng(stable_seed(seed, "sites", dataset, genome_id))
-        seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
-        seqs = [np.frombuffer(s.encode("ascii"), dtype=np.uint8) for s in seqs_txt]
+    for genome_id, n, idx, rng, seqs_txt, seqs in _per_genome(rows, n_sites, seed, "sites", dataset):
         if reads:
             picked = _read_sites(rng, seqs, n)
         else:
@@ -148,17 +163,7 @@ def sample_sites(
                 end = start + window
             win = seq[start:end]
             site = pos - start
-            out.append(
-                Window(
-                    genome_id=genome_id,
-                    row=idx[r],
-                    start=start,
-                    window=win,
-                    sites=(site,),
-                    targets=(BASE_INDEX[win[site]],),
-                    gc=gc_without(win, [site]),
-                )
-            )
+            out.append(Window.make(genome_id, idx[r], start, win, (site,)))
     return out
 
 
@@ -175,13 +180,8 @@ def sample_dense_windows(
     """Windows with a random set of hidden ACGT positions (rate ``mask_rate``, at least one each)."""
     per_window = max(1, round(window * mask_rate))
     n_windows = max(1, -(-n_sites // per_window))
-    groups = _group_rows(rows)
     out: list[Window] = []
-    for genome_id, n in quotas(list(groups), n_windows).items():
-        idx = groups[genome_id]
-        rng = np.random.default_rng(stable_seed(seed, "dense", dataset, genome_id))
-        seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
-        seqs = [np.frombuffer(s.encode("ascii"), dtype=np.uint8) for s in seqs_txt]
+    for genome_id, n, idx, rng, seqs_txt, seqs in _per_genome(rows, n_windows, seed, "dense", dataset):
         if reads:
             starts = [(int(r), 0) for r in rng.permutation(len(idx))[:n]]
         else:
@@ -197,17 +197,7 @@ def sample_dense_windows(
             if hidden.size == 0:
                 hidden = acgt[[rng.integers(acgt.size)]]
             sites = tuple(int(s) for s in hidden)
-            out.append(
-                Window(
-                    genome_id=genome_id,
-                    row=idx[r],
-                    start=start,
-                    window=win,
-                    sites=sites,
-                    targets=tuple(BASE_INDEX[win[s]] for s in sites),
-                    gc=gc_without(win, sites),
-                )
-            )
+            out.append(Window.make(genome_id, idx[r], start, win, sites))
     return out
 
 
@@ -226,12 +216,8 @@ def sample_spans(
     Reads are their own window: the span is placed uniformly inside the read (reads shorter than the
     span give nothing).
     """
-    groups = _group_rows(rows)
     out: list[Window] = []
-    for genome_id, n in quotas(list(groups), n_spans).items():
-        idx = groups[genome_id]
-        rng = np.random.default_rng(stable_seed(seed, "span", span, dataset, genome_id))
-        seqs_txt = [model_alphabet(str(rows[i]["sequence"])) for i in idx]
+    for genome_id, n, idx, rng, seqs_txt, _ in _per_genome(rows, n_spans, seed, "span", span, dataset):
         width = span + 2 * flank
         picked = 0
         for _ in range(50 * max(n, 1)):
@@ -252,16 +238,6 @@ def sample_spans(
             if "N" in win[lo : lo + span]:
                 continue
             sites = tuple(range(lo, lo + span))
-            out.append(
-                Window(
-                    genome_id,
-                    idx[r],
-                    start,
-                    win,
-                    sites,
-                    tuple(BASE_INDEX[win[s]] for s in sites),
-                    gc_without(win, sites),
-                )
-            )
+            out.append(Window.make(genome_id, idx[r], start, win, sites))
             picked += 1
     return out

@@ -16,10 +16,10 @@ import numpy as np
 from genobench_hf.errors import ModelError
 from genobench_hf.metrics import span_metrics
 from genobench_hf.results import skipped
-from genobench_hf.scoring.base import BASE_INDEX, Scorer
+from genobench_hf.scoring.base import Scorer
 from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.infill import decoder_for, infill
-from genobench_hf.tasks.sampling import Window, gc_without, model_alphabet, quotas, sample_spans, stable_seed
+from genobench_hf.tasks.sampling import Window, model_alphabet, quotas, sample_spans, stable_seed
 
 GENE_COLUMNS = ("genome_id", "sequence", "cds", "chunk_start", "genetic_code")
 
@@ -58,14 +58,8 @@ def sample_genes(
             sites = tuple(range(flank, flank + cds["end"] - cds["start"]))
             if "N" in win[flank : flank + len(sites)]:
                 continue
-            targets = tuple(BASE_INDEX[win[s]] for s in sites)
             table = int(cds.get("transl_table") or rows[r].get("genetic_code") or 1)
-            out.append(
-                (
-                    Window(genome_id, r, lo, win, sites, targets, gc_without(win, sites)),
-                    {**cds, "table": table},
-                )
-            )
+            out.append((Window.make(genome_id, r, lo, win, sites), {**cds, "table": table}))
     return out
 
 
