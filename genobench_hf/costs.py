@@ -15,8 +15,3 @@ def price_per_hour(device: str, override: float | None = None) -> float:
     if override is not None:
         return float(override)
     return DEFAULT_PRICE_PER_DEVICE_HOUR.get(device.split(":")[0], DEFAULT_PRICE_PER_DEVICE_HOUR["cpu"])
-
-
-def cost_per_million_nucleotides(nucleotides_per_second: float, price: float) -> float:
-    """USD to process 1e6 nucleotides at the measured throughput."""
-    return price / 3600.0 * (1e6 / nucleotides_per_second)

@@ -17,7 +17,7 @@ import pytest
 from genobench_hf.errors import ConfigError
 from genobench_hf.metrics import nucleotide_metrics, span_metrics, transfer_summary
 
-NAMES = ("nucleotide_imputation", "span_imputation", "transferability")
+NAMES = ("nucleotide_imputation", "span_imputation", "transferability", "efficiency")
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +116,14 @@ def test_module_files_follow_evaluate_rules(repo_root: Path, name: str) -> None:
         "## Citation",
     ):
         assert section in card, section
+
+
+def test_efficiency_module_equals_library(modules) -> None:
+    from genobench_hf.metrics import efficiency_summary
+
+    got = modules["efficiency"].compute(
+        nucleotides=[1000, 1000], seconds=[0.5, 0.5], price_per_device_hour=3.6
+    )
+    assert got == efficiency_summary([1000, 1000], [0.5, 0.5], price_per_device_hour=3.6)
+    assert got["nucleotides_per_second"] == 2000.0 and got["ms_per_kb"] == 500.0
+    assert got["cost_per_million_nt"] == pytest.approx(0.5)

@@ -13,6 +13,7 @@ from genobench_hf.metrics.conservation import (
     accuracy_by_conservation,
     conservation_correlation,
 )
+from genobench_hf.metrics.efficiency import efficiency_summary
 from genobench_hf.metrics.nucleotide import (
     GC_EDGES,
     N_CALIBRATION_BINS,
@@ -44,6 +45,7 @@ __all__ = [
     "bootstrap_means",
     "confusion_matrix",
     "conservation_correlation",
+    "efficiency_summary",
     "expected_calibration_error",
     "gain_over_chance",
     "matrix_from_rows",

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genobench_hf.costs import cost_per_million_nucleotides, price_per_hour
+from genobench_hf.costs import price_per_hour
+from genobench_hf.metrics import efficiency_summary
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, ScoreRequest
 from genobench_hf.system import peak_memory_mb
@@ -67,22 +68,21 @@ class Efficiency(Task):
         t0 = time.perf_counter()
         scorer.score(requests, batch)
         seconds = time.perf_counter() - t0
-        nucleotides = sum(len(w.window) for w in windows)
-        nt_per_s = nucleotides / seconds
         device = context.models.device
         price = price_per_hour(device, context.config.task.extra.get("price_per_hour"))
+        summary = efficiency_summary(
+            [sum(len(w.window) for w in windows)],
+            [seconds],
+            price_per_device_hour=price,
+            sites=len(windows),
+            peak_memory_mb=peak_memory_mb(device),
+        )
         return {
             "device": device,
             "world_size": 1,
             "window": cfg.window,
             "n_windows": len(windows),
             "batch_size": batch,
-            "seconds": seconds,
-            "nucleotides_per_second": nt_per_s,
-            "sites_per_second": len(windows) / seconds,
-            "ms_per_kb": 1e6 / nt_per_s,
-            "peak_memory_mb": peak_memory_mb(device),
-            "price_per_device_hour": price,
-            "cost_per_million_nt": cost_per_million_nucleotides(nt_per_s, price),
+            **summary,
             "training": training_figures(context.config.model) or {"unknown": "no training_metrics.json"},
         }
