@@ -16,7 +16,10 @@ from typing import Any
 SITE_TASKS = (
     "imputation,next_nucleotide,imputation_dense,span_imputation,rare_species,conservation,efficiency"
 )
-MODEL_TASKS = SITE_TASKS + ",aa_probe,cds_probe,neuron_importance"
+#: representation tasks run on one annotated genome dataset, with bounded samples (CPU minutes, not hours)
+REPRESENTATION_TASKS = "aa_probe,cds_probe,neuron_importance"
+REPRESENTATION_DATASETS = "PRO"
+REPRESENTATION_OPTIONS = {"probe_nucleotides": 6000, "importance_sites": 64, "importance_max_neurons": 64}
 FULL_TASK_KINGDOM = "PRO"  # the kingdom whose model of each architecture runs every task
 
 
@@ -72,10 +75,16 @@ def run(args: argparse.Namespace) -> int:
         summary = build_all(data_dir, source=args.source, taxonomy=args.taxonomy, seed=args.seed)
         print(summary.table())
 
-    def score(model: str, tasks: str, path: Path) -> dict[str, Any]:
+    def score(model: str, tasks: str, path: Path, representations: bool = False) -> dict[str, Any]:
         if path.exists():
             return load_results(path)
-        doc = _evaluate(args, model, tasks, data_dir, path, out / ".cache")
+        doc = _evaluate(args, model, tasks, args.datasets, data_dir, path, out / ".cache")
+        if representations:  # probes and ablation on PRO only, merged into the same results document
+            extra = _evaluate(
+                args, model, REPRESENTATION_TASKS, REPRESENTATION_DATASETS, data_dir, path, out / ".cache"
+            )
+            doc = _merge(doc, extra)
+            write_results(doc, path)
         print_summary(doc)
         return doc
 
@@ -83,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     score("markov:auto", SITE_TASKS + ",transfer", written[0])
     for model in _split(args.models):
         written.append(results_dir / f"{safe_name(model)}.json")
-        score(model, MODEL_TASKS + ",transfer", written[-1])
+        score(model, SITE_TASKS + ",transfer", written[-1], representations=True)
     for arch in _split(args.archs):
         rows: dict[str, dict[str, Any]] = {}
         for kingdom in _split(args.kingdoms):
@@ -95,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
                         max_minutes=args.train_minutes, seed=args.seed, quiet=args.quiet,
                     )
                 )  # fmt: skip
-            tasks = MODEL_TASKS + ",transfer" if kingdom == FULL_TASK_KINGDOM else "transfer"
-            rows[kingdom] = score(str(folder), tasks, results_dir / "parts" / f"{arch}-{kingdom}.json")
+            full = kingdom == FULL_TASK_KINGDOM
+            tasks = SITE_TASKS + ",transfer" if full else "transfer"
+            rows[kingdom] = score(str(folder), tasks, results_dir / "parts" / f"{arch}-{kingdom}.json", full)
         if not rows:
             continue
         main = rows.get(FULL_TASK_KINGDOM) or next(iter(rows.values()))
@@ -114,8 +124,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(doc: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """One results document from two evaluations of the same model (different tasks)."""
+    merged = dict(doc)
+    for key in ("results", "summaries"):
+        merged[key] = dict(doc[key]) | extra[key]
+    merged["config"] = dict(doc["config"]) | {"tasks": doc["config"]["tasks"] + extra["config"]["tasks"]}
+    merged["timing"] = dict(doc["timing"]) | {"representations": extra["timing"]}
+    return merged
+
+
 def _evaluate(
-    args: argparse.Namespace, model: str, tasks: str, data_dir: Path, output: Path, cache: Path
+    args: argparse.Namespace, model: str, tasks: str, datasets: str, data_dir: Path, output: Path, cache: Path
 ) -> dict:
     from genobench_hf.runner import EvalConfig, evaluate
     from genobench_hf.tasks import TaskConfig
@@ -124,10 +144,12 @@ def _evaluate(
         EvalConfig(
             model=model,
             tasks=tasks,
-            datasets=args.datasets,
+            datasets=datasets,
             data_dir=data_dir,
             output=output,
-            task=TaskConfig(n_sites=args.n_sites, seed=args.seed, n_spans=8, n_genes=4),
+            task=TaskConfig(
+                n_sites=args.n_sites, seed=args.seed, n_spans=8, n_genes=4, extra=dict(REPRESENTATION_OPTIONS)
+            ),
             cache_dir=cache,
             show_progress=not args.quiet,
         )
