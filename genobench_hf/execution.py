@@ -161,9 +161,19 @@ class ChunkedExecutor:
         return out
 
     def run(
-        self, key: str, windows: Sequence[Window], protocol: Protocol_, scorer: Scorer, desc: str = ""
+        self,
+        key: str,
+        windows: Sequence[Window],
+        protocol: Protocol_,
+        scorer: Scorer,
+        desc: str = "",
+        *,
+        cache: bool = True,
     ) -> list[SiteScores]:
-        """Score ``windows`` (this process's chunks), gather across processes, return all in order."""
+        """Score ``windows`` (this process's chunks), gather across processes, return all in order.
+
+        ``cache=False`` for the many small steps of iterative decoding, where writing a file per step
+        costs more than the step itself."""
         n_chunks = -(-len(windows) // self.chunk_size)
         mine = [c for c in range(n_chunks) if c % self.world_size == self.rank]
         done: dict[int, list[SiteScores]] = {}
@@ -177,7 +187,7 @@ class ChunkedExecutor:
             chunk = windows[c * self.chunk_size : (c + 1) * self.chunk_size]
             counts = [len(w.sites) for w in chunk]
             content = self._content_hash(chunk, protocol)
-            path = self._chunk_path(key, c)
+            path = self._chunk_path(key, c) if cache else None
             cached = self._load(path, content) if path is not None and path.exists() else None
             if cached is not None:
                 done[c] = cached

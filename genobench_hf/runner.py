@@ -70,7 +70,14 @@ class RunContext:
         return self.models.baselines(dataset)
 
     def score(
-        self, key: str, dataset: str, windows: list[Window], protocol: str, scorer: Scorer
+        self,
+        key: str,
+        dataset: str,
+        windows: list[Window],
+        protocol: str,
+        scorer: Scorer,
+        *,
+        cache: bool = True,
     ) -> list[SiteScores]:
         cfg = self.config
         cache_key = fingerprint(
@@ -90,6 +97,7 @@ class RunContext:
             protocol,
             scorer,
             desc=f"{key} {dataset}",  # type: ignore[arg-type]
+            cache=cache,
         )
 
 

@@ -19,7 +19,7 @@ SITE_TASKS = (
 #: representation tasks run on one annotated genome dataset, with bounded samples (CPU minutes, not hours)
 REPRESENTATION_TASKS = "aa_probe,cds_probe,neuron_importance"
 REPRESENTATION_DATASETS = "PRO"
-REPRESENTATION_OPTIONS = {"probe_nucleotides": 6000, "importance_sites": 64, "importance_max_neurons": 64}
+REPRESENTATION_OPTIONS = {"probe_nucleotides": 6000, "importance_sites": 48, "importance_max_neurons": 32}
 FULL_TASK_KINGDOM = "PRO"  # the kingdom whose model of each architecture runs every task
 
 
@@ -148,7 +148,13 @@ def _evaluate(
             data_dir=data_dir,
             output=output,
             task=TaskConfig(
-                n_sites=args.n_sites, seed=args.seed, n_spans=8, n_genes=4, extra=dict(REPRESENTATION_OPTIONS)
+                n_sites=args.n_sites,
+                seed=args.seed,
+                n_spans=8,
+                n_genes=4,
+                span_lengths=(30, 100),
+                max_gene_length=600,
+                extra=dict(REPRESENTATION_OPTIONS),
             ),
             cache_dir=cache,
             show_progress=not args.quiet,

@@ -8,7 +8,8 @@ Two decoders, chosen by what the scorer supports (never by model class):
   predictions standing in for the hidden truth.
 
 The scorer never sees a hidden true base (the protocols hide them), so the infill is leak-free by the
-same argument as the single-site tasks. Every step goes through the runner's sharded, cached executor.
+same argument as the single-site tasks. Every step goes through the runner's sharded executor (uncached:
+a file per decoding step would cost more than the step).
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def infill(
                 batch.append(
                     Window(w.genome_id, w.row, w.start, _with(w.window, filled[i]), sites, targets, w.gc)
                 )
-            scores = context.score(f"{key}-iter{step}", dataset, batch, "imputation_dense", scorer)
+            scores = context.score(
+                f"{key}-iter{step}", dataset, batch, "imputation_dense", scorer, cache=False
+            )
             for i, win, sc in zip(todo, batch, scores, strict=True):
                 k = per_step or math.ceil(len(windows[i].sites) / STEPS_PER_SPAN)
                 conf = sc.probs.max(axis=1)
@@ -94,7 +97,7 @@ def infill(
                         w.gc,
                     )
                 )
-            scores = context.score(f"{key}-l2r{t}", dataset, batch, "next_nucleotide", scorer)
+            scores = context.score(f"{key}-l2r{t}", dataset, batch, "next_nucleotide", scorer, cache=False)
             for i, win, sc in zip(todo, batch, scores, strict=True):
                 filled[i][win.sites[0]] = BASES[int(sc.probs[0].argmax())]
     return ["".join(filled[i][s] for s in w.sites) for i, w in enumerate(windows)]
