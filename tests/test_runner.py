@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +198,34 @@ def test_two_processes_give_the_same_numbers(built_corpus, tiny_models, tmp_path
         np.testing.assert_allclose(
             a["baselines"]["markov"]["bits_per_nt"], b["baselines"]["markov"]["bits_per_nt"], atol=1e-9
         )
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_to_the_same_numbers(built_corpus, tiny_models, tmp_path: Path) -> None:
+    """SIGKILL mid-run (no cleanup code runs): finished chunks survive, the rerun reuses them."""
+    import signal
+    import time
+
+    data, _ = built_corpus
+    args = ["--tasks", "imputation", "--datasets", "VIR,PRO_reads", "--limit", "300", "--baseline", "none",
+            "--batch-size", "2", "--n-bootstrap", "50", "--quiet"]  # fmt: skip
+    out, cache = tmp_path / "killed.json", tmp_path / "cache"
+    cmd = [sys.executable, "-m", "genobench_hf.cli", "evaluate", "--model", str(tiny_models["clm"]),
+           "--data-dir", str(data), "--output", str(out), "--cache-dir", str(cache), *args]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list(cache.rglob("chunk-*.npz"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run finished before it could be killed; raise --limit"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # no half-written results file
+    for chunk in cache.rglob("chunk-*.npz"):  # every published chunk is whole (temp files are renamed in)
+        with np.load(chunk) as saved:
+            assert saved["probs"].shape[1] == 4
+    resumed = _evaluate(data, tiny_models["clm"], out, *args, "--cache-dir", str(cache))
+    clean = _evaluate(data, tiny_models["clm"], tmp_path / "clean.json", *args, "--no-resume")
+    assert resumed["timing"]["cached_chunks"] >= 2
+    for dataset in ("VIR", "PRO_reads"):
+        got, want = resumed["results"]["imputation"][dataset], clean["results"]["imputation"][dataset]
+        assert abs(got["bits_per_nt"] - want["bits_per_nt"]) < 1e-6
