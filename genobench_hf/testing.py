@@ -31,9 +31,13 @@ COPY_LOGIT = 12.0
 
 # ----------------------------------------------------------------------------- real DNA
 def genomes_root() -> Path:
-    """The shared genome corpus: ``$GENOBENCH_GENOMES`` or ``../shared/genomes`` beside the repo."""
+    """``$GENOBENCH_GENOMES``, else ``../shared/genomes`` beside the repo, else the embedded corpus (which
+    holds E. coli K-12 and the other genomes tests use), so tests run from any checkout."""
     env = os.environ.get("GENOBENCH_GENOMES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "genomes"
+    if env:
+        return Path(env)
+    shared = Path(__file__).resolve().parents[2] / "shared" / "genomes"
+    return shared if shared.is_dir() else Path(__file__).resolve().parent / "corpus"
 
 
 @lru_cache(maxsize=4)
