@@ -21,15 +21,17 @@ from genobench_hf.alignment import NUCLEOTIDES, Aligner, TokenizerKind
 from genobench_hf.errors import ModelError
 from genobench_hf.scoring.base import Protocol_, ScoreRequest, SiteScores
 from genobench_hf.scoring.candidate import CandidateScorer, check_protocols, combine
-from genobench_hf.scoring.loading import LoadedModel, resolve_autocast
+from genobench_hf.scoring.loading import LoadedModel, LoadedModelScorer
 
 CAUSAL_DENSE_SKIP = (
     "imputation_dense is defined for masked LMs only; a causal LM would need a different quantity"
 )
 
 
-class CausalLMScorer:
+class CausalLMScorer(LoadedModelScorer):
     """Scores causal LMs on ``next_nucleotide`` (left-only) and ``imputation`` (exact two-sided)."""
+
+    model_kind = "causal"
 
     def __init__(
         self,
@@ -39,14 +41,9 @@ class CausalLMScorer:
         right_context: int | None = None,
         autocast: bool | None = None,
     ) -> None:
-        if loaded.model_kind != "causal":
-            raise ModelError(f"{loaded.name} is a {loaded.model_kind} LM; use MaskedLMScorer")
+        super().__init__(loaded, tokenizer_kind=tokenizer_kind, autocast=autocast)
         if right_context is not None and right_context < 0:
             raise ModelError(f"right_context must be >= 0, got {right_context}")
-        self.loaded = loaded
-        self.name = loaded.name
-        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
-        self.autocast = resolve_autocast(loaded, autocast)
         self.char = self.tokenizer_kind.kind == "char"
         self._bayes = CandidateScorer(
             loaded,

@@ -133,6 +133,29 @@ def resolve_autocast(loaded: LoadedModel, autocast: bool | None) -> bool:
     return loaded.device.type == "cuda" if autocast is None else autocast
 
 
+class LoadedModelScorer:
+    """Set-up shared by the scorers that wrap a :class:`LoadedModel`: refuse a model of another kind, and
+    resolve the tokenizer kind and autocast once."""
+
+    model_kind: ModelKind
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        tokenizer_kind: TokenizerKind | None = None,
+        autocast: bool | None = None,
+    ) -> None:
+        if loaded.model_kind != self.model_kind:
+            raise ModelError(
+                f"{loaded.name} is a {loaded.model_kind} LM; {type(self).__name__} scores {self.model_kind} LMs"
+            )
+        self.loaded = loaded
+        self.name = loaded.name
+        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
+        self.autocast = resolve_autocast(loaded, autocast)
+
+
 def _kind_from_names(names: Sequence[str]) -> ModelKind | None:
     for n in names:
         if n.endswith("ForMaskedLM"):

@@ -41,7 +41,7 @@ from genobench_hf.scoring.candidate import (
     combine,
     expand_units,
 )
-from genobench_hf.scoring.loading import LoadedModel, resolve_autocast
+from genobench_hf.scoring.loading import LoadedModel, LoadedModelScorer
 
 _CHUNK = 1 << 22  # (pair, k-mer, base) cells marginalised at once: bounds memory
 BPE_DENSE_SKIP = (
@@ -66,8 +66,10 @@ class _Plan:
     sites_per_unit: list[int] = field(default_factory=list)
 
 
-class MaskedLMScorer:
+class MaskedLMScorer(LoadedModelScorer):
     """Scores masked LMs on ``imputation``, ``imputation_dense`` and ``next_nucleotide``."""
+
+    model_kind = "masked"
 
     def __init__(
         self,
@@ -76,12 +78,7 @@ class MaskedLMScorer:
         tokenizer_kind: TokenizerKind | None = None,
         autocast: bool | None = None,
     ) -> None:
-        if loaded.model_kind != "masked":
-            raise ModelError(f"{loaded.name} is a {loaded.model_kind} LM; use CausalLMScorer")
-        self.loaded = loaded
-        self.name = loaded.name
-        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
-        self.autocast = resolve_autocast(loaded, autocast)
+        super().__init__(loaded, tokenizer_kind=tokenizer_kind, autocast=autocast)
         self.path = f"masked.{self.tokenizer_kind.kind}"
         self._candidate: CandidateScorer | None = None
         if not self.tokenizer_kind.fixed_frame:

@@ -37,7 +37,7 @@ from genobench_hf.scoring.candidate import (
     expand_units,
     log_uniform,
 )
-from genobench_hf.scoring.loading import PAD_MULTIPLE, LoadedModel, resolve_autocast
+from genobench_hf.scoring.loading import PAD_MULTIPLE, LoadedModel, LoadedModelScorer
 
 SENTINELS = ("<extra_id_0>", "<extra_id_1>")
 DECODER_PAD_MULTIPLE = 8
@@ -69,8 +69,10 @@ def decoder_start_id(model: Any) -> int:
     return int(start)
 
 
-class Seq2SeqScorer:
+class Seq2SeqScorer(LoadedModelScorer):
     """Scores encoder-decoder (T5-style) LMs on ``imputation`` and ``next_nucleotide``."""
+
+    model_kind = "seq2seq"
 
     def __init__(
         self,
@@ -79,12 +81,7 @@ class Seq2SeqScorer:
         tokenizer_kind: TokenizerKind | None = None,
         autocast: bool | None = None,
     ) -> None:
-        if loaded.model_kind != "seq2seq":
-            raise ModelError(f"{loaded.name} is a {loaded.model_kind} LM, not an encoder-decoder")
-        self.loaded = loaded
-        self.name = loaded.name
-        self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
-        self.autocast = resolve_autocast(loaded, autocast)
+        super().__init__(loaded, tokenizer_kind=tokenizer_kind, autocast=autocast)
         self.aligner = Aligner(loaded.tokenizer, self.tokenizer_kind)
         self.char = self.tokenizer_kind.kind == "char"
         self.path = "seq2seq.candidate"
