@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from genobench_hf.data.taxonomy import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared" / "genomes"
@@ -97,14 +98,6 @@ genomes (same layout, original MANIFEST/TAXONOMY rows). Every file is a byte-for
 file except `{derived}`, which holds chromosomes I, III and VI of `{source}` copied verbatim (see its
 MANIFEST notes: `derived_from`). Selection and sizes: docs/DATASETS.md.
 """
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_table(path: Path) -> tuple[str, list[str]]:
