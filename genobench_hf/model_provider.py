@@ -1,8 +1,10 @@
 """Turn ``--model`` into scorers: a transformers checkpoint, or the ``markov:K`` baseline per kingdom.
 
 A transformers model is one scorer for every dataset. The Markov chain is fitted on the train split of
-the evaluated dataset's kingdom (PRO for PRO and PRO_reads), so it is one scorer per kingdom; fitted
-chains are cached on disk. The same chains serve as the baseline shown beside every model.
+the evaluated dataset's kingdom (PRO for PRO and PRO_reads), so it is one scorer per kingdom. Fitted
+chains and the automatic order selection are cached on disk by content (``markov_select.MarkovCache``):
+a second evaluation on the same data neither refits nor reselects. The same chains serve as the
+baseline shown beside every model.
 """
 
 from __future__ import annotations
@@ -103,24 +105,20 @@ class ModelProvider:
         key = (kingdom, order)
         if key in self._markov:
             return self._markov[key]
-        from genobench_hf.scoring.markov import MarkovModel, MarkovScorer, select_order
+        from genobench_hf.scoring.markov import MarkovScorer
+        from genobench_hf.scoring.markov_select import MarkovCache
 
         train = [model_alphabet(r["sequence"]) for r in self.store.rows(kingdom, "train")]
         if not train:
             raise ConfigError(f"dataset {kingdom} has no train split to fit the Markov baseline on")
         data_fp = self.store.fingerprint(kingdom)
-        chosen = order
+        cache = MarkovCache(self.cache_dir / "markov")  # content-addressed: reused across evaluations
         selection: dict[int, float] | None = None
-        if chosen is None:
+        if order is None:
             valid = [model_alphabet(r["sequence"]) for r in self.store.rows(kingdom, "validation")]
-            chosen, selection = select_order(train, valid, MARKOV_ORDERS, seed=self.config.task.seed)
-        path = self.cache_dir / "markov" / f"{kingdom}-order{chosen}-{data_fp}.npz"
-        if path.exists():
-            model = MarkovModel.load(path)
+            model, chosen, selection = cache.auto(train, valid, MARKOV_ORDERS, seed=self.config.task.seed)
         else:
-            model = MarkovModel.fit(train, chosen)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            model.save(path)
+            model, chosen = cache.fit(train, order), order
         scorer = MarkovScorer(model)
         self._markov[key] = scorer
         self._identity[id(scorer)] = {

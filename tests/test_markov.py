@@ -11,7 +11,8 @@ import pytest
 
 from genobench_hf.errors import ConfigError, InputError
 from genobench_hf.scoring.base import Scorer, ScoreRequest
-from genobench_hf.scoring.markov import MarkovModel, MarkovScorer, select_order
+from genobench_hf.scoring.markov import MarkovModel, MarkovScorer
+from genobench_hf.scoring.markov_select import select_order
 
 RC = str.maketrans("ACGT", "TGCA")
 
@@ -31,10 +32,10 @@ def _random_seq(rng: np.random.Generator, n: int, n_rate: float = 0.0) -> str:
 
 
 # ---- a naive reference written independently of the vectorised module --------------------------------
-def _naive_counts(seqs: list[str], order: int) -> dict[str, int]:
+def _naive_counts(seqs: list[str], order: int, both_strands: bool = True) -> dict[str, int]:
     counts: dict[str, int] = {}
     for s in seqs:
-        for strand in (s, s[::-1].translate(RC)):
+        for strand in (s, s[::-1].translate(RC)) if both_strands else (s,):
             for length in range(1, order + 2):
                 for i in range(len(strand) - length + 1):
                     kmer = strand[i : i + length]
@@ -254,7 +255,7 @@ def test_select_order_finds_the_generating_order() -> None:
 
 
 def test_long_sequences_are_chunked_consistently(monkeypatch) -> None:
-    import genobench_hf.scoring.markov as mk
+    import genobench_hf.scoring.markov_counts as mk
 
     rng = np.random.default_rng(5)
     seq = _random_seq(rng, 3000, 0.01)
@@ -315,3 +316,82 @@ def test_ecoli_high_orders_do_not_collapse(ecoli) -> None:
         left, _ = _bits_acc(model.truncated(k), reqs, truth, "next_nucleotide")
         two, acc = _bits_acc(model.truncated(k), reqs, truth, "imputation")
         assert left < 1.95 and two < 1.90 and acc > 0.38, (k, left, two, acc)
+
+
+# ---- one-pass counting, truncation instead of refitting, the content-addressed cache ---------------------
+@pytest.mark.parametrize("both_strands", [True, False])
+def test_one_pass_counts_equal_naive_counts_at_every_order(monkeypatch, both_strands: bool) -> None:
+    import genobench_hf.scoring.markov_counts as mk
+
+    rng = np.random.default_rng(8)
+    seqs = [_random_seq(rng, 2500, 0.02), "ACGTTGCA", "", "NNNN", "ACGTACGTACGTA", _random_seq(rng, 300, 0.3)]
+    order = 12  # dense levels 0..9 and sparse 10..12, edge k-mers at every run end and near every N
+    for chunk in (1 << 22, 97):  # and a sequence split into many short chunks
+        monkeypatch.setattr(mk, "_CHUNK", chunk)
+        model = MarkovModel.fit(seqs, order, both_strands=both_strands, strength=1.0)
+        naive = _naive_counts(seqs, order, both_strands)
+        for k in range(order + 1):
+            codes, counts = model._types(k)
+            got = {
+                "".join("ACGT"[(int(c) >> (2 * j)) & 3] for j in range(k, -1, -1)): int(n)
+                for c, n in zip(codes, counts, strict=True)
+            }
+            want = {kmer: n for kmer, n in naive.items() if len(kmer) == k + 1}
+            assert got == want, (chunk, k)
+
+
+def test_reduced_chain_equals_a_fit_at_that_order() -> None:
+    """Truncating an order-12 fit (strengths re-estimated) gives exactly the chain a fit at K returns."""
+    from genobench_hf.testing import real_dna
+
+    train = [real_dna(40_000), real_dna(5_000, offset=60_000)]  # > 50,000 types: the LOO sample path
+    top = MarkovModel.fit(train, 12)
+    for k in (0, 3, 9, 10, 11):
+        assert top.reduced(k).fingerprint == MarkovModel.fit(train, k).fingerprint, k
+    assert top.reduced(5, strength=3.0).fingerprint == MarkovModel.fit(train, 5, strength=3.0).fingerprint
+
+
+def test_markov_cache_second_evaluation_reuses_chain_and_selection(tmp_path: Path, monkeypatch) -> None:
+    from genobench_hf.scoring import markov_select
+    from genobench_hf.scoring.markov_select import MarkovCache
+    from genobench_hf.testing import real_dna
+
+    train, valid = [real_dna(30_000)], [real_dna(6_000, offset=40_000)]
+    orders = range(1, 9)
+    want_best, want_bits = select_order(train, valid, orders, n_sites=2000)
+    want = MarkovModel.fit(train, want_best)  # what the provider used to refit
+
+    first = MarkovCache(tmp_path)
+    model, best, bits = first.auto(train, valid, orders, n_sites=2000)
+    assert (best, bits) == (want_best, want_bits) and model.fingerprint == want.fingerprint
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a cache hit must neither fit nor score validation sites")
+
+    with monkeypatch.context() as m:
+        m.setattr(MarkovModel, "fit", boom)
+        m.setattr(markov_select, "selection_bits", boom)
+        again = MarkovCache(tmp_path)
+        model2, best2, bits2 = again.auto(train, valid, orders, n_sites=2000)
+        assert again.misses == 0 and again.hits == 2
+        assert (best2, bits2) == (best, bits) and model2.fingerprint == model.fingerprint
+        reqs = [ScoreRequest(valid[0][i : i + 41], (20,), "imputation") for i in range(0, 5000, 250)]
+        p1 = np.concatenate([s.probs for s in MarkovScorer(model).score(reqs)])
+        p2 = np.concatenate([s.probs for s in MarkovScorer(model2).score(reqs)])
+        assert np.array_equal(p1, p2)
+
+    # invalidation: one base of the training data, the validation data, the discount, a damaged file
+    assert len(list(tmp_path.glob("selection-*.json"))) == 1
+    other = [train[0][:-1] + ("A" if train[0][-1] != "A" else "C")]
+    changed = MarkovCache(tmp_path)
+    changed.auto(other, valid, orders, n_sites=2000)
+    assert changed.hits == 0 and changed.misses == 3  # selection, the order-8 chain, the chosen chain
+    changed.auto(train, [valid[0][1:]], orders, n_sites=2000)
+    assert len(list(tmp_path.glob("selection-*.json"))) == 3
+    discounted = MarkovCache(tmp_path)
+    assert discounted.fit(train, best, discount=0.5).discount == 0.5 and discounted.misses == 1
+    for p in tmp_path.glob("chain-*.npz"):
+        p.write_bytes(b"not a zip")
+    damaged = MarkovCache(tmp_path)
+    assert damaged.fit(train, best).fingerprint == want.fingerprint and damaged.misses == 1
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files behind

@@ -4,7 +4,8 @@ Counts. (k+1)-mers for every context length k = 0..K are counted on both strands
 non-ACGT symbol are skipped (sequences are split at them). Codes are 2-bit integers with the oldest base
 most significant, so the context of length k-1 of a context h of length k is ``h % 4**(k-1)``.
 Contexts up to length 9 are stored as dense ``(4**k, 4)`` tables, longer ones as sorted (k+1)-mer codes
-with their counts (memory grows with the distinct k-mers seen, not with ``4**K``).
+with their counts (memory grows with the distinct k-mers seen, not with ``4**K``). Counting lives in
+``markov_counts``; order selection and the on-disk cache of fitted chains in ``markov_select``.
 
 Smoothing: interpolated, recursive down to a uniform order -1, combining absolute discounting (Ney, Essen
 & Kneser 1994) with a per-order Dirichlet prior on the lower order (hierarchical Pitman-Yor style). With
@@ -36,63 +37,23 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from genobench_hf.errors import ConfigError, InputError
 from genobench_hf.scoring.base import ScoreRequest, SiteScores, normalise_log_scores
+from genobench_hf.scoring.markov_counts import DENSE_MAX, INVALID, MAX_ORDER, count_kmers, encode
 
-MAX_ORDER = 15  # (K+1)-mer codes fit in uint32
-DENSE_MAX = 9  # contexts up to this length use dense tables (4**10 entries at most)
-_INVALID = 4
-_CHUNK = 1 << 22  # bases counted per step (bounds memory on chromosome-size inputs)
+__all__ = ["MarkovModel", "MarkovScorer", "encode"]
+
 _SITE_CHUNK = 8192  # sites scored per vectorised step
-_LUT = np.full(256, _INVALID, dtype=np.uint8)
-for _i, _b in enumerate("ACGT"):
-    _LUT[ord(_b)] = _LUT[ord(_b.lower())] = _i
-
-
-def encode(seq: str) -> np.ndarray:
-    """ACGT -> 0..3, anything else -> 4 (a context break), as uint8."""
-    if not isinstance(seq, str):
-        raise InputError(f"sequences must be str, got {type(seq).__name__}")
-    return _LUT[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
-
-
-def _count_chunk(x: np.ndarray, n_starts: int, order: int, both_strands: bool) -> list[list[np.ndarray]]:
-    """Per k: uint32 codes of the valid (k+1)-mers starting at 0..n_starts-1 of x [, reverse complements]."""
-    bad = np.concatenate(([0], np.cumsum(x == _INVALID)))
-    xs = np.where(x < 4, x, 0).astype(np.uint32)
-    fwd = rev = np.zeros(0, dtype=np.uint32)
-    out: list[list[np.ndarray]] = []
-    for length in range(1, order + 2):
-        n = min(n_starts, len(x) - length + 1)
-        if n <= 0:
-            out.append([])
-            continue
-        last = xs[length - 1 : length - 1 + n]
-        fwd = (fwd[:n] * 4 + last) if length > 1 else last.copy()
-        ok = bad[length : length + n] == bad[:n]
-        out.append([fwd[ok]])
-        if both_strands:  # reverse complement, oldest base most significant: add comp(last) on top
-            rev = (rev[:n] + (3 - last) * np.uint32(4 ** (length - 1))) if length > 1 else 3 - last
-            out[-1].append(rev[ok])
-    return out
-
-
-def _merge_sparse(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Sum (codes, counts) pieces into sorted unique codes with exact integer counts."""
-    if len(pieces) <= 1:
-        return pieces[0] if pieces else (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
-    codes = np.concatenate([p[0] for p in pieces])
-    counts = np.concatenate([p[1] for p in pieces]).astype(np.int64)
-    order = np.argsort(codes, kind="stable")
-    codes, counts = codes[order], counts[order]
-    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
-    return codes[starts].astype(np.uint32), np.add.reduceat(counts, starts).astype(np.uint32)
 
 
 @dataclass
@@ -129,23 +90,8 @@ class MarkovModel:
         cls(order, discount, [], [])  # validate arguments before the (possibly long) count
         if strength is not None and not strength > 0:
             raise ConfigError(f"Markov strength must be > 0, got {strength}")
-        n_dense = min(order, DENSE_MAX) + 1
-        dense = [np.zeros(4 ** (k + 1), dtype=np.int64) for k in range(n_dense)]
-        pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(order + 1 - n_dense)]
-        for seq in sequences:
-            x = encode(seq)
-            for start in range(0, len(x), _CHUNK):
-                chunk = x[start : start + _CHUNK + order]
-                for k, strands in enumerate(_count_chunk(chunk, _CHUNK, order, both_strands)):
-                    if k < n_dense:
-                        for codes in strands:
-                            dense[k] += np.bincount(codes, minlength=4 ** (k + 1))
-                    elif strands:
-                        u, c = np.unique(np.concatenate(strands), return_counts=True)
-                        pieces[k - n_dense].append((u, c.astype(np.uint32)))
-                        if len(pieces[k - n_dense]) > 8:
-                            pieces[k - n_dense] = [_merge_sparse(pieces[k - n_dense])]
-        model = cls(order, discount, [d.reshape(-1, 4) for d in dense], [_merge_sparse(p) for p in pieces])
+        dense, sparse = count_kmers(sequences, order, both_strands)
+        model = cls(order, discount, [d.reshape(-1, 4) for d in dense], sparse)
         model.strengths = model._loo_strengths() if strength is None else np.full(order + 1, float(strength))
         return model
 
@@ -218,6 +164,14 @@ class MarkovModel:
             self.strengths[: order + 1],
         )
 
+    def reduced(self, order: int, *, strength: float | None = None) -> MarkovModel:
+        """What :meth:`fit` at ``order`` returns on the same data, without recounting: the counts of the
+        lower orders are exactly those of a fit at that order; theta_k is re-estimated the way ``fit``
+        does (leave-one-out on the order-``order`` types, or the fixed ``strength``)."""
+        model = self.truncated(order)
+        model.strengths = model._loo_strengths() if strength is None else np.full(order + 1, float(strength))
+        return model
+
     def _dense_tables(self) -> np.ndarray:
         """Interpolated p_k(b | h) for every context h of length k <= DENSE_MAX, concatenated by k."""
         if self._tables is None:
@@ -284,7 +238,7 @@ class MarkovModel:
         Non-ACGT codes (4) are context breaks; the base at a position itself is never read.
         """
         big_k = self.order
-        pad = np.full(big_k, _INVALID, dtype=np.uint8)
+        pad = np.full(big_k, INVALID, dtype=np.uint8)
         x = np.concatenate((pad, np.asarray(codes, dtype=np.uint8), pad))
         pos = np.asarray(positions, dtype=np.int64) + big_k
         out = np.empty((len(pos), 4))
@@ -295,7 +249,7 @@ class MarkovModel:
     def _score_chunk(self, x: np.ndarray, pos: np.ndarray, two_sided: bool) -> np.ndarray:
         big_k, n = self.order, len(pos)
         seg = x[pos[:, None] + np.arange(-big_k, big_k + 1)]  # column K is the site
-        seg[:, big_k] = _INVALID  # hide the site: nothing below can read the true base
+        seg[:, big_k] = INVALID  # hide the site: nothing below can read the true base
         run = np.zeros((n, 2 * big_k + 2), dtype=np.int64)  # run[:, c]: ACGT run ending at column c-1
         for c in range(2 * big_k + 1):
             run[:, c + 1] = np.where(seg[:, c] < 4, run[:, c] + 1, 0)
@@ -341,8 +295,11 @@ class MarkovModel:
             "fingerprint": self.fingerprint,
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write ``path`` (.npz, metadata JSON embedded) and a human-readable ``<path>.json`` beside it."""
+    def save(self, path: str | Path, *, compress: bool = True) -> Path:
+        """Write ``path`` (.npz, metadata JSON embedded) and a human-readable ``<path>.json`` beside it.
+
+        ``compress=False`` trades disk for speed (zlib takes seconds on the sparse tables of a high order).
+        """
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
@@ -353,8 +310,8 @@ class MarkovModel:
         arrays["strengths"] = self.strengths
         arrays["metadata"] = np.frombuffer(meta.encode(), dtype=np.uint8)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **arrays)
-        path.with_suffix(".json").write_text(meta + "\n")
+        write_atomically(path, lambda fh: (np.savez_compressed if compress else np.savez)(fh, **arrays))
+        write_atomically(path.with_suffix(".json"), lambda fh: fh.write((meta + "\n").encode()))
         return path
 
     @classmethod
@@ -371,7 +328,7 @@ class MarkovModel:
                     (z[f"sparse_codes_{i}"], z[f"sparse_counts_{i}"]) for i in range(order + 1 - n_dense)
                 ]
                 strengths = z["strengths"]
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise InputError(f"not a genobench Markov model file ({exc})", path=path) from exc
         model = cls(order, float(meta["discount"]), dense, sparse, strengths)
         if model.fingerprint != meta.get("fingerprint"):
@@ -379,39 +336,17 @@ class MarkovModel:
         return model
 
 
-def select_order(
-    train: Iterable[str] | Callable[[], Iterable[str]],
-    validation: Sequence[str],
-    orders: Sequence[int] = range(1, 13),
-    *,
-    n_sites: int = 20000,
-    seed: int = 0,
-    two_sided: bool = True,
-    discount: float = 0.0,
-) -> tuple[int, dict[int, float]]:
-    """Fit once at max(orders), score seeded validation sites at each order; return the best K and bits.
-
-    Sites are drawn uniformly over the ACGT positions of ``validation`` with each whole sequence as
-    context; ties go to the smaller order.
-    """
-    orders = sorted(set(orders))
-    if not orders:
-        raise ConfigError("select_order needs at least one candidate order")
-    model = MarkovModel.fit(train() if callable(train) else train, orders[-1], discount=discount)
-    codes = [encode(s) for s in validation]
-    x = np.concatenate([np.concatenate((c, [_INVALID])) for c in codes]) if codes else np.zeros(0, np.uint8)
-    acgt = np.flatnonzero(x < 4)
-    if not len(acgt):
-        raise InputError("the validation sequences hold no ACGT position")
-    rng = np.random.default_rng(seed)
-    pos = np.sort(rng.choice(acgt, size=min(n_sites, len(acgt)), replace=False))
-    truth = x[pos].astype(np.intp)
-    bits = {}
-    for k in orders:
-        p = model.truncated(k).score_positions(x, pos, two_sided=two_sided)
-        bits[k] = float(-np.log2(p[np.arange(len(pos)), truth]).mean())
-    best = min(orders, key=lambda k: (bits[k], k))
-    return best, bits
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; cached chains are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class MarkovScorer:
@@ -446,7 +381,7 @@ class MarkovScorer:
         n_sites = [len(r.sites) for r in requests]
         dense = np.repeat([r.protocol == "imputation_dense" for r in requests], n_sites)
         two = np.repeat([r.protocol != "next_nucleotide" for r in requests], n_sites)
-        x[pos[dense]] = _INVALID  # dense: every hidden site is unknown to every other (only x_{-S} is read)
+        x[pos[dense]] = INVALID  # dense: every hidden site is unknown to every other (only x_{-S} is read)
         probs = np.empty((len(pos), 4))
         for flag in (True, False):
             sel = np.flatnonzero(two == flag)
