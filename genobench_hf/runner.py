@@ -21,6 +21,7 @@ from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
 from genobench_hf.tasks.base import parse_names
 from genobench_hf.tasks.sampling import Window
+from genobench_hf.threads import configure_threads
 
 
 @dataclass
@@ -43,6 +44,7 @@ class EvalConfig:
     cache_dir: Path | None = None
     resume: bool = True
     show_progress: bool = True
+    threads: int | None = None  # torch CPU threads; None = detected (genobench_hf.threads)
 
     def __post_init__(self) -> None:
         self.tasks = parse_names(self.tasks, list(available_tasks()), "tasks")
@@ -108,6 +110,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     from genobench_hf.model_provider import ModelProvider
 
     started = time.perf_counter()
+    configure_threads(config.threads)
     accelerator = Accelerator(cpu=not _has_cuda())
     rank, world = accelerator.process_index, accelerator.num_processes
     device = str(accelerator.device)

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from genobench_hf import __version__
+from genobench_hf.threads import threads_record
 
 
 def environment(world_size: int, device: str) -> dict[str, Any]:
@@ -40,6 +41,7 @@ def environment(world_size: int, device: str) -> dict[str, Any]:
         "device": device,
         "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "torch_threads": torch.get_num_threads(),
+        "threads": threads_record(),  # how torch_threads was chosen (genobench_hf.threads)
         "cpu_count": os.cpu_count(),
         "world_size": world_size,
     }

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf.tasks.base import DATASET_NAMES
+from genobench_hf.threads import add_threads_argument
 
 
 def register(subparsers: Any) -> None:
@@ -55,6 +56,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-resume", action="store_true", help="ignore and do not write the chunk cache")
     p.add_argument("--cache-dir", type=Path, help="chunk cache (default: .genobench-cache beside --output)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_threads_argument(p)
     p.set_defaults(func=run)
 
 
@@ -88,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         resume=not args.no_resume,
         show_progress=not args.quiet,
+        threads=args.threads,
     )
     doc = evaluate(config)
     if doc["config"]["world_size"] == 1 or _is_main():

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.threads import add_threads_argument
+
 SITE_TASKS = (
     "imputation,next_nucleotide,imputation_dense,span_imputation,rare_species,conservation,efficiency"
 )
@@ -49,6 +51,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--source", type=Path, help="a genome folder laid out like the embedded corpus")
     p.add_argument("--taxonomy", type=Path, help="taxonomy table for --source")
     p.add_argument("--quiet", action="store_true")
+    add_threads_argument(p)
     p.set_defaults(func=run)
 
 
@@ -102,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                     TrainConfig(
                         arch=arch, dataset=kingdom, out=folder, data_dir=data_dir,
                         max_minutes=args.train_minutes, seed=args.seed, quiet=args.quiet,
+                        threads=args.threads,
                     )
                 )  # fmt: skip
             full = kingdom == FULL_TASK_KINGDOM
@@ -158,5 +162,6 @@ def _evaluate(
             ),
             cache_dir=cache,
             show_progress=not args.quiet,
+            threads=args.threads,
         )
     )

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.threads import add_threads_argument
+
 
 def _json_dict(text: str) -> dict[str, Any]:
     try:
@@ -65,6 +67,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     p.add_argument("--model-config", type=_json_dict, default={}, help="JSON object of model config fields")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(p)
     p.set_defaults(func=run)
 
 
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps, max_minutes=args.max_minutes, batch_size=args.batch_size, seq_len=args.seq_len,
         lr=args.lr, seed=args.seed, eval_every=args.eval_every, val_windows=args.val_windows,
         price_per_device_hour=args.price_per_device_hour, resume=args.resume, stop_after=args.stop_after,
-        bf16=args.bf16, model_overrides=args.model_config, quiet=args.quiet,
+        bf16=args.bf16, model_overrides=args.model_config, quiet=args.quiet, threads=args.threads,
     )  # fmt: skip
     result = train(config)
     m = result.metrics

@@ -58,6 +58,7 @@ class TrainConfig:
     stop_after: int | None = None  # checkpoint and exit at this step (time-sliced jobs); --resume continues
     model_overrides: dict[str, Any] = field(default_factory=dict)  # config fields, e.g. {"hidden_size": 128}
     quiet: bool = False
+    threads: int | None = None  # torch CPU threads; None = detected (genobench_hf.threads)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from genobench_hf.errors import ConfigError
 from genobench_hf.models import build_model, dna_char_tokenizer, token_nll
 from genobench_hf.store import DatasetStore, default_data_dir
+from genobench_hf.threads import configure_threads
 from genobench_hf.training.card import write_model_card
 from genobench_hf.training.config import BF16_FASTER_ON_CPU, RESUME_KEYS, TrainConfig, TrainResult
 from genobench_hf.training.data import Batch, WindowSampler
@@ -157,6 +158,7 @@ def train(config: TrainConfig) -> TrainResult:
     from accelerate.utils import broadcast_object_list, set_seed
     from tqdm.auto import tqdm
 
+    configure_threads(config.threads)
     accelerator = Accelerator(step_scheduler_with_optimizer=False)
     checkpoints = _Checkpoints(config.out, accelerator)
     resume_from = checkpoints.latest()

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from genobench_hf.threads import threads_record
 from genobench_hf.training.config import DEFAULT_PRICE_PER_DEVICE_HOUR, TrainConfig
 
 SCHEMA = "genobench.training_metrics/1"
@@ -94,6 +95,7 @@ def build_metrics(
         if device.type == "cuda"
         else platform.processor() or "cpu",
         "torch_threads": torch.get_num_threads(),
+        "threads": threads_record(),
         "bf16_autocast": bf16,
         "device_hours": round(device_hours, 6),
         "price_per_device_hour_usd": price,
