@@ -10,12 +10,12 @@ is non-empty. Deterministic: ties break on group keys, never on dict or hash ord
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from genobench_hf.data.sketch import Sketch, jaccard
+from genobench_hf.data.sketch import Sketch
+from genobench_hf.data.sketch_index import similar_pairs_indexed
 from genobench_hf.data.taxonomy import MISSING, GenomeEntry
 from genobench_hf.errors import ConfigError, InputError
 
@@ -101,12 +101,11 @@ class _UnionFind:
 
 
 def similar_pairs(entries: Sequence[GenomeEntry], sketches: Mapping[str, Sketch], threshold: float):
-    """Every pair of genomes with Jaccard >= threshold, in a stable order."""
-    for a, b in itertools.combinations(sorted(entries, key=lambda e: e.genome_id), 2):
-        if a.genome_id in sketches and b.genome_id in sketches:
-            value = jaccard(sketches[a.genome_id], sketches[b.genome_id])
-            if value >= threshold:
-                yield a, b, value
+    """Every pair of genomes with Jaccard >= threshold, ordered by genome id (candidates from an inverted
+    index over the sketch hashes, exact Jaccard on those: ``data/sketch_index.py``)."""
+    present = [e for e in sorted(entries, key=lambda e: e.genome_id) if e.genome_id in sketches]
+    for i, j, value in similar_pairs_indexed([sketches[e.genome_id] for e in present], threshold):
+        yield present[i], present[j], value
 
 
 def assign_splits(
