@@ -12,6 +12,7 @@ from rich.table import Table
 from genobench_hf.data.build import ALL, BuildSummary, build_all
 from genobench_hf.data.rows import DEFAULT_CHUNK_SIZE, DEFAULT_READ_LENGTH, DEFAULT_READS_PER_GENOME
 from genobench_hf.data.splits import DEFAULT_RARE_MAX, DEFAULT_RARE_RANK, DEFAULT_THRESHOLD, RANKS, SPLITS
+from genobench_hf.threads import available_cpus
 
 BUILD_HELP = """\
 Build PRO, EUK, VIR (one row per contig or 1 Mb chunk, with CDS annotations) and PRO_reads, EUK_reads,
@@ -121,9 +122,10 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--num-proc",
         type=int,
-        default=1,
+        default=None,
         metavar="P",
-        help="genomes processed in parallel; the output is identical (default %(default)s)",
+        help="genomes processed in parallel; the output is identical (default: the CPUs this process may "
+        "use, by affinity and cgroup quota)",
     )
     parser.add_argument(
         "--jaccard-threshold",
@@ -165,7 +167,7 @@ def run_build(args: argparse.Namespace) -> BuildSummary:
         chunk_size=args.chunk_size,
         seed=args.seed,
         names=args.names,
-        num_proc=args.num_proc,
+        num_proc=args.num_proc or available_cpus()["cpus"],
         threshold=args.jaccard_threshold,
         rare_rank=args.rare_rank,
         rare_max=args.rare_max,

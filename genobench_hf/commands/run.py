@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from genobench_hf.threads import add_threads_argument
+from genobench_hf.threads import add_threads_argument, available_cpus
 
 SITE_TASKS = (
     "imputation,next_nucleotide,imputation_dense,span_imputation,rare_species,conservation,efficiency"
@@ -75,7 +75,13 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     data_dir, results_dir = out / "datasets", out / "results"
     if not (data_dir / "PRO" / "README.md").exists():
-        summary = build_all(data_dir, source=args.source, taxonomy=args.taxonomy, seed=args.seed)
+        summary = build_all(
+            data_dir,
+            source=args.source,
+            taxonomy=args.taxonomy,
+            seed=args.seed,
+            num_proc=available_cpus()["cpus"],
+        )
         print(summary.table())
 
     def score(model: str, tasks: str, path: Path, representations: bool = False) -> dict[str, Any]:

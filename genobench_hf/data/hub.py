@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from genobench_hf.cards import DATASET_CARD_TEMPLATE
+from genobench_hf.data.card_yaml import card_metadata, render_card
 from genobench_hf.errors import ConfigError, InputError
 
 MAX_SHARD_ROWS = 100_000
@@ -116,44 +117,23 @@ def size_category(n: int) -> str:
 
 
 def write_card(folder: Path, schema: pa.Schema, splits: dict[str, tuple[int, int]], ctx: CardContext) -> Path:
-    """Render README.md with ``configs`` + ``dataset_info`` YAML from the package's card template."""
-    from datasets import DatasetInfo, Features, SplitDict, SplitInfo
-    from datasets.info import DatasetInfosDict
-    from datasets.utils.metadata import MetadataConfigs
-    from huggingface_hub import DatasetCard, DatasetCardData
-
+    """Render README.md with ``configs`` + ``dataset_info`` YAML from the package's card template
+    (``card_yaml``: the bytes ``datasets``/``huggingface_hub`` would write, without importing them)."""
     if not TEMPLATE.is_file():
         raise ConfigError(f"dataset card template not found: {TEMPLATE}")
-    total = sum(n for n, _ in splits.values())
-    card_data = DatasetCardData(
-        license="other",
-        license_name="public-insdc-records",
+    metadata = card_metadata(
         pretty_name=f"genobench {ctx.name}",
+        license_name="public-insdc-records",
         task_categories=TASK_CATEGORIES,
         tags=TAGS,
-        size_categories=[size_category(total)],
+        size_category=size_category(sum(n for n, _ in splits.values())),
+        schema=schema,
+        splits=splits,
     )
-    MetadataConfigs(
-        {"default": {"data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}}
-    ).to_dataset_card_data(card_data)
-    split_dict = SplitDict()
-    for split, (n, nbytes) in splits.items():
-        split_dict.add(SplitInfo(name=split, num_examples=n, num_bytes=nbytes))
-    info = DatasetInfo(
-        features=Features.from_arrow_schema(schema),
-        splits=split_dict,
-        dataset_size=sum(b for _, b in splits.values()),
-    )
-    DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
-    card = DatasetCard.from_template(
-        card_data,
-        template_path=str(TEMPLATE),
-        name=ctx.name,
-        description=ctx.description,
-        **ctx.template_vars,
-    )
+    text = render_card(TEMPLATE, metadata, name=ctx.name, description=ctx.description, **ctx.template_vars)
     path = folder / "README.md"
-    card.save(path)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        fh.write(text)
     return path
 
 
