@@ -153,7 +153,10 @@ class TransformerStack(nn.Module):
         return ang.cos(), ang.sin()
 
     def _mask(self, attention_mask: torch.Tensor | None, t: int) -> torch.Tensor | None:
-        if attention_mask is None or bool(attention_mask.all()):
+        """The boolean attention mask, or None when nothing is padded. The all-ones shortcut is taken on
+        CPU only: on an accelerator ``bool(mask.all())`` would stall the host on every forward, and a full
+        mask gives the same attention."""
+        if attention_mask is None or (attention_mask.device.type == "cpu" and bool(attention_mask.all())):
             return None
         keys = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
         eye = torch.eye(t, dtype=torch.bool, device=keys.device)  # a padded query attends to itself: no NaN

@@ -12,12 +12,15 @@ schedule does not yet depend on the total), so the schedule anneals properly and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import shutil
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ from genobench_hf.training.metrics import build_metrics, write_json_atomic
 LN2 = math.log(2.0)
 PROBE_STEPS = 10  # steps timed to turn --max-minutes into a step count (after PROBE_START untimed ones)
 PROBE_START = 10  # the first steps are slow (allocator, oneDNN kernel selection): not timed
+PREFETCH_ON_CPU = False  # build batches on a worker thread on CPU too (tests: the same numbers either way)
 
 
 def _load_samplers(config: TrainConfig, bptt: int) -> tuple[WindowSampler, WindowSampler, DatasetStore]:
@@ -99,6 +103,48 @@ def _evaluate(model: Any, loader: DataLoader, accelerator: Any, shift: bool) -> 
             n_sum += float(both[:, 1].sum())
     model.train()
     return nll_sum / max(n_sum, 1.0) / LN2
+
+
+class _Batches:
+    """The batch of each step, on the device. On CUDA the next step's batch is built on a worker thread
+    while the current step runs and copied from pinned memory with ``non_blocking``, so the host neither
+    waits for the data nor for the copy; elsewhere batches are built in line (``PREFETCH_ON_CPU`` forces
+    the threaded path, for tests). Batches depend only on (seed, step, rank), so both give the same ones."""
+
+    def __init__(self, make: Callable[[int], Batch], device: torch.device) -> None:
+        self.make, self.device = make, device
+        self.cuda = device.type == "cuda"
+        threaded = self.cuda or PREFETCH_ON_CPU
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="genobench-batches") if threaded else None
+        self.pending: tuple[int, Future[Batch]] | None = None
+
+    def _build(self, step: int) -> Batch:
+        batch = self.make(step)
+        if self.cuda:  # page-locked host memory makes the copy asynchronous
+            batch = dataclasses.replace(
+                batch, input_ids=batch.input_ids.pin_memory(), labels=batch.labels.pin_memory()
+            )
+        return batch
+
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor, Batch]:
+        """(input ids, labels) on the device and the host batch of ``step``; starts building ``step + 1``."""
+        if self.pending is not None and self.pending[0] == step:
+            batch = self.pending[1].result()
+        else:
+            batch = self._build(step)
+        if self.pool is not None:
+            self.pending = (step + 1, self.pool.submit(self._build, step + 1))
+        move = {"device": self.device, "non_blocking": self.cuda}
+        return batch.input_ids.to(**move), batch.labels.to(**move), batch
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _bits(loss: torch.Tensor | float) -> float:
+    """A step's training loss in bits (read from the device only when logged or saved)."""
+    return float(loss) / LN2 if isinstance(loss, torch.Tensor) else loss
 
 
 class _Checkpoints:
@@ -202,7 +248,17 @@ def train(config: TrainConfig) -> TrainResult:
 
     def loop_state() -> dict[str, Any]:
         return {"step": step, "elapsed_s": elapsed + time.perf_counter() - t0, "history": history,
-                "total_steps": total[0], "recent_losses": list(recent), "config": config.to_json()}  # fmt: skip
+                "total_steps": total[0], "recent_losses": [_bits(x) for x in recent],
+                "config": config.to_json()}  # fmt: skip
+
+    def make_batch(at: int) -> Batch:
+        if bptt:
+            return train_data.stream_batch(config.seed, at, rank, config.batch_size, bptt)
+        if causal:
+            return train_data.causal_batch(config.seed, at, rank, config.batch_size)
+        return train_data.masked_batch(config.seed, at, rank, config.batch_size, config.mlm_probability)
+
+    batches = _Batches(make_batch, device)
 
     model.train()
     t0 = time.perf_counter()
@@ -221,16 +277,7 @@ def train(config: TrainConfig) -> TrainResult:
     while total[0] is None or step < total[0]:
         if config.stop_after is not None and step >= config.stop_after:
             break
-        batch: Batch
-        if bptt:
-            batch = train_data.stream_batch(config.seed, step, rank, config.batch_size, bptt)
-        elif causal:
-            batch = train_data.causal_batch(config.seed, step, rank, config.batch_size)
-        else:
-            batch = train_data.masked_batch(
-                config.seed, step, rank, config.batch_size, config.mlm_probability
-            )
-        ids, labels = batch.input_ids.to(device), batch.labels.to(device)
+        ids, labels, batch = batches.get(step)
         kwargs: dict[str, Any] = {}
         if bptt:
             keep = (~batch.reset).to(device=device, dtype=torch.float32)[None, :, None]
@@ -246,7 +293,7 @@ def train(config: TrainConfig) -> TrainResult:
         if bptt:
             rnn_state = tuple(s.detach().float() for s in out.state)
         step += 1
-        recent.append(float(out.loss.detach()) / LN2)
+        recent.append(out.loss.detach())  # no host sync per step: read at logging (``_bits``)
         bar.update(1)
         if total[0] is None:  # --max-minutes: time PROBE_STEPS steps, then fix the step count
             if step == PROBE_START:
@@ -267,12 +314,13 @@ def train(config: TrainConfig) -> TrainResult:
         if step % config.eval_every == 0 or step == total[0]:
             bits = _evaluate(model, val_loader, accelerator, causal)
             history.append({"step": step, "validation_bits_per_nt": bits,
-                            "train_bits_per_nt": sum(recent) / len(recent)})  # fmt: skip
+                            "train_bits_per_nt": sum(map(_bits, recent)) / len(recent)})  # fmt: skip
             bar.set_postfix(train=f"{history[-1]['train_bits_per_nt']:.3f}", val=f"{bits:.3f}")
             if step != total[0]:
                 checkpoints.save(step, loop_state(), rnn_state)
                 last_saved = step
     bar.close()
+    batches.close()
     finished = step >= (total[0] or 0)
     if not finished:  # stopped by stop_after: keep the place, do not write a final model
         if last_saved != step:
@@ -280,7 +328,7 @@ def train(config: TrainConfig) -> TrainResult:
         return TrainResult(out=config.out, metrics={"steps": step, "finished": False}, history=history)
     wall = elapsed + time.perf_counter() - t0
 
-    recent_mean = torch.tensor([sum(recent) / max(len(recent), 1)], device=device)
+    recent_mean = torch.tensor([sum(map(_bits, recent)) / max(len(recent), 1)], device=device)
     train_bits = float(accelerator.gather(recent_mean).mean())
     metrics = build_metrics(
         config, accelerator, wall=wall, steps=step, n_params=n_params, bf16=bf16, history=history,
