@@ -395,3 +395,30 @@ def test_markov_cache_second_evaluation_reuses_chain_and_selection(tmp_path: Pat
     damaged = MarkovCache(tmp_path)
     assert damaged.fit(train, best).fingerprint == want.fingerprint and damaged.misses == 1
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files behind
+
+
+def test_second_evaluation_reuses_the_cached_auto_chain(built_corpus, tmp_path: Path, monkeypatch) -> None:
+    """``genobench evaluate --model markov:auto`` twice with one cache: the second neither fits nor selects
+    and gives the same numbers and the same chosen order."""
+    import json
+
+    from genobench_hf.cli import main
+    from genobench_hf.scoring import markov_select
+
+    data, _ = built_corpus
+    argv = ["evaluate", "--model", "markov:auto", "--data-dir", str(data), "--datasets", "VIR",
+            "--tasks", "imputation", "--limit", "16", "--baseline", "none", "--n-bootstrap", "10", "--quiet",
+            "--no-resume", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert main([*argv, "--output", str(tmp_path / "a.json")]) == 0
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the second evaluation refitted or reselected")
+
+    monkeypatch.setattr(MarkovModel, "fit", boom)
+    monkeypatch.setattr(markov_select, "selection_bits", boom)
+    assert main([*argv, "--output", str(tmp_path / "b.json")]) == 0
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert a["config"]["markov_chains"] == b["config"]["markov_chains"]
+    assert (
+        a["results"]["imputation"]["VIR"]["bits_per_nt"] == b["results"]["imputation"]["VIR"]["bits_per_nt"]
+    )
