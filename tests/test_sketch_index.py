@@ -108,3 +108,10 @@ def test_mixed_k_is_refused_like_jaccard() -> None:
         jaccard(a, b)
     with pytest.raises(ValueError, match="different k"):
         similar_pairs_indexed([a, b], 0.01)
+
+
+def test_repeated_hashes_inside_one_sketch_make_no_self_pair() -> None:
+    a = Sketch(hashes=np.array([1, 1, 5, 9], dtype=np.uint64))
+    b = Sketch(hashes=np.array([5, 7], dtype=np.uint64))
+    assert candidate_pairs([a, b]).tolist() == [[0, 1]]
+    assert similar_pairs_indexed([a, b], 0.01) == all_pairs([a, b], 0.01)

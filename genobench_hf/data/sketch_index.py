@@ -52,7 +52,8 @@ def candidate_pairs(sketches: Sequence[Sketch]) -> np.ndarray:
     d = 1
     active = np.flatnonzero(rank + 1 < run_len)  # entries with a partner d places further in their run
     while len(active):
-        pairs.append(owner[active] * len(sketches) + owner[pos[active] + d])
+        a, b = owner[active], owner[pos[active] + d]
+        pairs.append((a * len(sketches) + b)[a != b])  # a repeated hash in one sketch is not a pair
         d += 1
         active = active[rank[active] + d < run_len[active]]
     if not pairs:
