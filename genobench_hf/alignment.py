@@ -273,8 +273,11 @@ class Aligner:
 
 
 def _nucleotide_tokens(tokenizer: Any) -> list[str]:
+    """The vocabulary's DNA tokens, upper-cased (GPN's vocabulary is lower case behind a normaliser)."""
     specials = set(getattr(tokenizer, "all_special_tokens", []))
-    return [t for t in tokenizer.get_vocab() if t and t not in specials and set(t) <= set("ACGTN")]
+    return [
+        t.upper() for t in tokenizer.get_vocab() if t and t not in specials and set(t.upper()) <= set("ACGTN")
+    ]
 
 
 def detect_tokenizer_kind(tokenizer: Any) -> TokenizerKind:

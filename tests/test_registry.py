@@ -30,7 +30,8 @@ from genobench_hf.registry import (
     resolve_model,
     unregister_model,
 )
-from genobench_hf.registry.table import FAMILY_TESTS, extract_block
+from genobench_hf.registry import tokenizers as PT
+from genobench_hf.registry.table import extract_block
 from genobench_hf.testing import bpe_tokenizer, char_tokenizer, kmer_tokenizer, tiny_masked_lm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,12 +43,12 @@ def test_builtin_entries_are_complete_and_typed() -> None:
     entries = available_models()
     families = {e.family for e in entries.values()}
     for fam in ("Nucleotide Transformer v1", "Nucleotide Transformer v2", "DNABERT-1", "DNABERT-2", "GROVER",
-                "GENA-LM", "HyenaDNA", "Caduceus", "GPN", "Genomic ULMFiT", "GUANinE T5"):  # fmt: skip
+                "GENA-LM", "HyenaDNA", "Caduceus", "GPN", "Genomic ULMFiT", "GUANinE T5", "Evo 2"):  # fmt: skip
         assert fam in families
     assert {f"dnabert-{k}" for k in (3, 4, 5, 6)} <= set(entries)
     for e in entries.values():
         assert dataclasses.is_dataclass(e) and e.training_kingdoms <= set(KINGDOM_NAMES)
-        assert e.sources and e.citation and e.family in FAMILY_TESTS
+        assert e.sources and e.citation and e.offline_note
         assert e.revision is None  # no card states a revision: "main at evaluation time"
         json.dumps(e.to_dict())
         with pytest.raises(dataclasses.FrozenInstanceError):
@@ -61,6 +62,18 @@ def test_builtin_entries_are_complete_and_typed() -> None:
     assert get_model("hyenadna-tiny-1k").scoring_path == "causal.left + causal.bayes"
     assert get_model("guanine-t5").scoring_path == "seq2seq.candidate"
     assert get_model("genomic-ulmfit-bacteria-5m2s").tokenizer == "kmer:5:2"
+    evo = get_model("evo2-40b")
+    assert evo.external and evo.hub_id is None and evo.parameters == 40_000_000_000
+
+
+def test_external_reference_lists_published_figures_and_refuses_scoring() -> None:
+    from genobench_hf.registry import published_results
+
+    rows = {r["model"]: r for r in published_results(get_model("evo2-1b-base"))}
+    assert rows["evo2_40b"]["overall_mean_aa_recovery"] == "86.21"  # ../shared/gene-completion-panel
+    assert rows["evo2_1b_base"]["paper_reported"] == "55.2"
+    with pytest.raises(ConfigError, match="external reference"):
+        resolve_model("evo2-7b")
 
 
 def test_lookup_by_name_or_hub_id_and_close_matches() -> None:
@@ -120,16 +133,11 @@ def test_resolution_rules() -> None:
     assert resolve_model("dnabert-2-117m", trust_remote_code=True).spec == "zhihan1996/DNABERT-2-117M"
     with pytest.raises(ConfigError, match="no transformers checkpoint"):
         resolve_model("genomic-ulmfit-bacteria-5m2s")
-    with pytest.raises(ModelError, match="'gpn' package"):
-        if "gpn" in sys.modules or _importable("gpn"):
-            raise ModelError("the 'gpn' package is installed here; nothing to check")
-        resolve_model("gpn-brassicales")
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
+    with pytest.raises(ModelError, match="'nopkg' package"):  # a missing package is named, with the extra
+        resolve_model(register_model(dataclasses.replace(
+            get_model("gpn-brassicales"), name="test-missing-package", import_module="nopkg.model:register"
+        )).name)  # fmt: skip
+    unregister_model("test-missing-package")
 
 
 # ----------------------------------------------------------------------------- offline replicas
@@ -175,16 +183,17 @@ def remote(folder: Path, tok: Any, *, causal: bool, mixer: str) -> Path:
     return save(model, tok, folder)
 
 
-def convnet_registered(folder: Path) -> Path:
-    """GPN style: the architecture is registered with the Auto classes by importing a module."""
-    sys.path.insert(0, str(FIXTURE))
-    import register_tinydna
+def gpn_package(folder: Path) -> Path:
+    """GPN: a tiny ConvNetForMaskedLM from the gpn package's own config classes and GPN's tokenizer."""
+    import gpn
+    from transformers import AutoConfig, AutoModelForMaskedLM
 
-    tok = char_tokenizer()
-    config = register_tinydna.ConvNetConfig(vocab_size=len(tok), pad_token_id=tok.pad_token_id)
+    gpn.register_auto_classes("gpn")
+    tok = PT.gpn_tokenizer()
+    config = AutoConfig.for_model("ConvNet", vocab_size=len(tok), hidden_size=32, n_layers=2, kernel_size=5)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        return save(register_tinydna.ConvNetForMaskedLM(config), tok, folder)
+        return save(AutoModelForMaskedLM.from_config(config), tok, folder)
 
 
 def hf(arch: str, tok_factory: Callable[[], Any]) -> Callable[[Path], Path]:
@@ -198,17 +207,19 @@ def bpe() -> Any:
 
 # family -> (registry entry the replica stands in for, builder, expected scoring paths, approximate)
 REPLICAS: dict[str, tuple[str, Callable[[Path], Path], set[str], bool]] = {
-    "Nucleotide Transformer v1": ("nt-500m-human-ref", hf("esm", kmer_tokenizer), {"masked.kmer"}, False),
-    "Nucleotide Transformer v2": ("nt-v2-50m-multi-species", hf("esm", kmer_tokenizer), {"masked.kmer"}, False),
-    "DNABERT-1": ("dnabert-6", hf("bert", lambda: kmer_tokenizer(6, overlapping=True)), {"masked.kmer"}, False),
+    "Nucleotide Transformer v1": ("nt-500m-human-ref", hf("esm", PT.nucleotide_transformer_tokenizer),
+                                  {"masked.kmer"}, False),
+    "Nucleotide Transformer v2": ("nt-v2-50m-multi-species", hf("esm", PT.nucleotide_transformer_tokenizer),
+                                  {"masked.kmer"}, False),
+    "DNABERT-1": ("dnabert-6", hf("bert", PT.dnabert1_tokenizer), {"masked.kmer"}, False),
     "DNABERT-2": ("dnabert-2-117m", lambda f: remote(f, bpe(), causal=False, mixer="conv"), {"candidate.bpe"}, True),
     "GROVER": ("grover", hf("bert", bpe), {"candidate.bpe"}, True),
     "GENA-LM": ("gena-lm-bert-base-t2t", hf("bert", bpe), {"candidate.bpe"}, True),
-    "HyenaDNA": ("hyenadna-tiny-1k", lambda f: remote(f, char_tokenizer(causal=True), causal=True, mixer="conv"),
+    "HyenaDNA": ("hyenadna-tiny-1k", lambda f: remote(f, PT.hyenadna_tokenizer(), causal=True, mixer="conv"),
                  {"causal.left", "causal.bayes"}, False),
-    "Caduceus": ("caduceus-ph-131k", lambda f: remote(f, char_tokenizer(), causal=False, mixer="conv"),
+    "Caduceus": ("caduceus-ph-131k", lambda f: remote(f, PT.caduceus_tokenizer(), causal=False, mixer="conv"),
                  {"masked.char"}, False),
-    "GPN": ("gpn-brassicales", convnet_registered, {"masked.char"}, False),
+    "GPN": ("gpn-brassicales", gpn_package, {"masked.char"}, False),
     "Genomic ULMFiT": ("genomic-ulmfit-bacteria-5m2s",
                        lambda f: remote(f, kmer_tokenizer(5, overlapping=True, causal=True), causal=True,
                                         mixer="lstm"), {"candidate.kmer"}, False),
@@ -217,21 +228,16 @@ REPLICAS: dict[str, tuple[str, Callable[[Path], Path], set[str], bool]] = {
 
 def test_every_family_has_an_offline_replica() -> None:
     families = {e.family for e in available_models().values()}
-    assert families - {"GUANinE T5"} == set(REPLICAS)  # GUANinE T5: tests/test_seq2seq.py
+    assert families - {"GUANinE T5", "Evo 2"} == set(REPLICAS)  # GUANinE T5: tests/test_seq2seq.py
 
 
 @pytest.mark.parametrize("family", sorted(REPLICAS))
-def test_family_replica_through_evaluate(
-    family: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_family_replica_through_evaluate(family: str, tmp_path: Path) -> None:
     name, build, paths, approximate = REPLICAS[family]
     folder = build(tmp_path / name)
     real = get_model(name)
     test_name = f"test-{name}"
     changes: dict[str, Any] = {"name": test_name, "hub_id": str(folder)}
-    if real.import_module:  # e.g. gpn.model: import our fixture's registering module instead
-        monkeypatch.syspath_prepend(str(FIXTURE))
-        changes["import_module"] = "register_tinydna"
     if real.hub_id is None:  # published outside the Hub: a converted folder with remote code
         changes["trust_remote_code"] = True
     entry = register_model(dataclasses.replace(real, **changes))

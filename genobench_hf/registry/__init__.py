@@ -28,8 +28,11 @@ __all__ = [
     "find_model",
     "get_model",
     "markdown_table",
+    "prepare_architecture",
+    "published_results",
     "register_model",
     "resolve_model",
+    "run_setup",
     "unregister_model",
 ]
 
@@ -100,6 +103,11 @@ def resolve_model(
     needs remote code refuses unless ``trust_remote_code``.
     """
     entry = find_model(model)
+    if entry is not None and entry.external:
+        raise ConfigError(
+            f"{entry.name} is an external reference ({entry.architecture}); genobench lists its published "
+            f"figures ({entry.published_results}) but cannot score it: {entry.quirks[0] if entry.quirks else ''}"
+        )
     if entry is None:
         if not Path(model).exists() and "/" not in model:
             raise ConfigError(_unknown_message(model) + " Local folders and Hub ids (owner/name) work too.")
@@ -115,17 +123,55 @@ def resolve_model(
             "then pass --trust-remote-code to allow it"
         )
     if entry.import_module:
-        try:
-            importlib.import_module(entry.import_module)
-        except ImportError as exc:
-            package = entry.import_module.split(".")[0]
-            raise ModelError(
-                f"{entry.name} needs the {package!r} package (`import {entry.import_module}` registers its "
-                f"architecture): install it first ({exc})"
-            ) from exc
+        run_setup(entry)
     kind = entry.objective if model_kind == "auto" else model_kind
     tok = entry.tokenizer if tokenizer_kind == "auto" and entry.tokenizer else tokenizer_kind
     return ResolvedModel(entry.hub_id, entry, entry.revision, kind, tok)
+
+
+def published_results(entry: ModelEntry) -> list[dict[str, str]]:
+    """The rows of an external entry's published-figures file (``registry/published/``), as strings."""
+    import csv
+
+    if not entry.published_results:
+        return []
+    path = Path(__file__).parent / "published" / entry.published_results
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def run_setup(entry: ModelEntry) -> None:
+    """Import ``entry.import_module`` (``module`` or ``module:function``; the function is then called)."""
+    assert entry.import_module
+    module_name, _, function = entry.import_module.partition(":")
+    package = module_name.split(".")[0]
+    try:
+        module = importlib.import_module(module_name)
+        if function:
+            getattr(module, function)()
+    except ImportError as exc:
+        raise ModelError(
+            f"{entry.name} needs the {package!r} package (`{entry.import_module}` registers its architecture "
+            f"with the Auto classes): pip install 'genobench[{package}]' ({exc})"
+        ) from exc
+    except AttributeError as exc:
+        raise ModelError(
+            f"{entry.name}: {module_name} has no {function!r} ({exc}); is {package} too old?"
+        ) from exc
+
+
+def prepare_architecture(model_type: str | None) -> ModelEntry | None:
+    """Register the architecture of a config ``model_type`` that a registry entry's package provides.
+
+    transformers knows ``ConvNet`` (GPN) only after ``gpn.register_auto_classes()``; a local folder of that
+    type is prepared here before it is loaded. Returns the entry used, or None when none provides it.
+    """
+    if not model_type:
+        return None
+    entry = next((e for e in _REGISTRY.values() if model_type in e.model_types and e.import_module), None)
+    if entry is not None:
+        run_setup(entry)
+    return entry
 
 
 for _entry in BUILTIN:

@@ -40,6 +40,44 @@ ULMFIT_QUIRK = (
 )
 
 
+BPE_NOTE = "a BPE vocabulary trained here on real DNA (the published merges cannot be had offline)"
+EVO2_CITE = "Brixi G. et al. Genome modelling and design across all domains of life with Evo 2. Nature 2026"
+#: (size, parameters, context in tokens) as the Evo 2 paper and its model cards state; None = not stated
+EVO2_SIZES: tuple[tuple[str, int, int | None], ...] = (
+    ("1b-base", 1_000_000_000, 8_192),
+    ("7b", 7_000_000_000, 1_000_000),
+    ("20b", 20_000_000_000, None),
+    ("40b", 40_000_000_000, 1_000_000),
+)
+
+
+def _evo2(size: str, params: int, context: int | None) -> ModelEntry:
+    return ModelEntry(
+        name=f"evo2-{size}",
+        family="Evo 2",
+        hub_id=None,
+        architecture="StripedHyena 2 (the evo2 package; not a transformers model)",
+        objective="causal",
+        tokenizer="char",
+        context_length=context,
+        parameters=params,
+        training_kingdoms=frozenset({"PRO", "EUK", "VIR"}),
+        training_data="OpenGenome2: genomes from all domains of life (bacteria, archaea, eukaryotes, phages)",
+        license="apache-2.0",
+        citation=EVO2_CITE,
+        quirks=(
+            "scoring Evo 2 needs its own package (evo2, Vortex kernels) and a CUDA GPU: out of scope here; "
+            "its published gene-completion figures are shown beside the models genobench scores",
+            "byte-level (character) tokenizer",
+        ),
+        sources=("https://github.com/ArcInstitute/evo2", "https://huggingface.co/arcinstitute"),
+        external=True,
+        published_results="evo2_gene_completion.csv",
+        offline_test="none",
+        offline_note="external reference: published figures only (gene-completion panel of the paper)",
+    )
+
+
 def _nt(size: str, params: int, data: str, kingdoms: set[str], v2: bool) -> ModelEntry:
     prefix = "nucleotide-transformer-v2" if v2 else "nucleotide-transformer"
     quirks = [NT_QUIRK]
@@ -64,6 +102,10 @@ def _nt(size: str, params: int, data: str, kingdoms: set[str], v2: bool) -> Mode
         citation=NT_CITE,
         quirks=tuple(quirks),
         sources=(f"{HF}InstaDeepAI/{prefix}-{size}-{data}",),
+        offline_test="exact tokenizer",
+        offline_note="EsmTokenizer over the published 4,107-token vocabulary (6-mers, single-nucleotide "
+        "fallback, `<cls>` prepended) + a tiny EsmForMaskedLM"
+        + (" (transformers' ESM stands in for the repo's own modeling_esm.py)" if v2 else ""),
     )
 
 
@@ -84,6 +126,9 @@ def _dnabert1(k: int) -> ModelEntry:
             "the Hub repo carries custom code (custom_code tag)",
         ),
         sources=(f"{HF}zhihan1996/DNA_bert_{k}", "https://github.com/jerryji1993/DNABERT"),
+        offline_test="exact tokenizer",
+        offline_note=f"BertTokenizer over the published {k}-mer vocab.txt (space-separated overlapping "
+        f"{k}-mers, stride 1, [CLS] ... [SEP]) + a tiny BertForMaskedLM",
     )
 
 
@@ -103,6 +148,9 @@ def _hyena(size: str, seqlen: str, context: int) -> ModelEntry:
         citation=HYENA_CITE,
         quirks=(f"context from the checkpoint name ({seqlen}-seqlen)", "use the -hf repos (transformers)"),
         sources=(f"{HF}LongSafari/hyenadna-{size}-{seqlen}-seqlen-hf",),
+        offline_test="exact tokenizer",
+        offline_note="the CharacterTokenizer's ids and framing (A..N = 7..11, [SEP] appended) + a local "
+        "auto_map causal conv module (the Hyena operator itself is not reproduced)",
     )
 
 
@@ -126,6 +174,9 @@ def _caduceus(variant: str) -> ModelEntry:
             "context from the checkpoint name (seqlen-131k)",
         ),
         sources=(f"{HF}kuleshov-group/caduceus-{variant}_seqlen-131k_d_model-256_n_layer-16",),
+        offline_test="exact tokenizer",
+        offline_note="the CaduceusTokenizer's ids and framing (upper-cased, A..N = 7..11, [SEP] appended) + "
+        "a local auto_map masked conv module (Mamba kernels need CUDA)",
     )
 
 
@@ -143,6 +194,9 @@ def _ulmfit(corpus: str, k: int, stride: int, kingdom: str) -> ModelEntry:
         citation=ULMFIT_CITE,
         quirks=(ULMFIT_QUIRK, f"k-mer length {k}, stride {stride} (the repo's language-model notebooks)"),
         sources=("https://github.com/kheyer/Genomic-ULMFiT",),
+        offline_test="stand-in",
+        offline_note=f"a {k}-mer stride-{stride} tokenizer built here (the fastai vocabulary is not "
+        "published as a file) + a local auto_map causal LSTM",
     )
 
 
@@ -173,6 +227,8 @@ BUILTIN: tuple[ModelEntry, ...] = (
             "its custom code imports triton flash attention when available; on CPU it falls back",
         ),
         sources=(f"{HF}zhihan1996/DNABERT-2-117M",),
+        offline_test="stand-in",
+        offline_note=BPE_NOTE + " + a local auto_map masked module (refused without --trust-remote-code)",
     ),
     ModelEntry(
         name="grover",
@@ -192,6 +248,8 @@ BUILTIN: tuple[ModelEntry, ...] = (
             "100 nt of flank on both sides (keep --window >= 256)",
         ),
         sources=(f"{HF}PoetschLab/GROVER",),
+        offline_test="stand-in",
+        offline_note=BPE_NOTE + " + a tiny BertForMaskedLM",
     ),
     *(
         ModelEntry(
@@ -208,6 +266,8 @@ BUILTIN: tuple[ModelEntry, ...] = (
             "models for long sequences. bioRxiv 2023.06.12.544594",
             quirks=("BPE: scores are approximate",),
             sources=(f"{HF}AIRI-Institute/gena-lm-bert-{size}-t2t",),
+            offline_test="stand-in",
+            offline_note=BPE_NOTE + " + a tiny BertForMaskedLM",
         )
         for size in ("base", "large")
     ),
@@ -238,12 +298,18 @@ BUILTIN: tuple[ModelEntry, ...] = (
         citation="Benegas G., Batra S.S., Song Y.S. DNA language models are powerful predictors of "
         "genome-wide variant effects. PNAS 2023 (bioRxiv 2022.08.22.504706)",
         quirks=(
-            "the architecture comes from the gpn package (`import gpn.model` registers it with the Auto "
-            "classes); genobench imports it for you when installed",
+            "the architecture comes from the gpn package (pip install 'genobench[gpn]'; "
+            "gpn.register_auto_classes() registers ConvNet with the Auto classes; genobench calls it)",
+            "gpn 0.9.0 needs Python >= 3.13; on Python 3.11/3.12 pip takes 0.9.0a1, which imports and runs "
+            "on CPU",
             "parameter count as shown on the Hub page (65.9M)",
         ),
-        sources=(f"{HF}songlab/gpn-brassicales",),
-        import_module="gpn.model",
+        sources=(f"{HF}songlab/gpn-brassicales", "https://pypi.org/project/gpn/"),
+        import_module="gpn:register_auto_classes",
+        model_types=("ConvNet", "GPN", "GPNRoFormer"),
+        offline_test="package",
+        offline_note="a tiny ConvNetForMaskedLM from the gpn package's own ConvNetConfig (random weights) + "
+        "the published tokenizer-dna-mlm reconstruction (lower-case a c g t)",
     ),
     _ulmfit("bacteria", 5, 2, "PRO"),
     _ulmfit("bacteria", 3, 1, "PRO"),
@@ -263,5 +329,9 @@ BUILTIN: tuple[ModelEntry, ...] = (
             "scored span-corruption style (sentinel in the encoder, candidate in the decoder target)",
         ),
         sources=("https://pmc.ncbi.nlm.nih.gov/articles/PMC10614795",),
+        offline_test="stand-in",
+        offline_note="a tiny T5ForConditionalGeneration + a char tokenizer with sentinels built here "
+        "(tests/test_seq2seq.py)",
     ),
+    *(_evo2(size, params, context) for size, params, context in EVO2_SIZES),
 )

@@ -14,6 +14,9 @@ from genobench_hf.alignment import TokenizerKind
 from genobench_hf.errors import ConfigError
 
 Objective = Literal["masked", "causal", "seq2seq"]
+#: how a family is exercised offline: its real package, an exact tokenizer reconstruction with a tiny
+#: model of the published architecture class, or a stand-in built here (the reason says which part)
+OfflineTest = Literal["package", "exact tokenizer", "stand-in", "none"]
 KINGDOM_NAMES: tuple[str, ...] = ("PRO", "EUK", "VIR")  # the benchmark's datasets (tasks.base.KINGDOMS)
 UNKNOWN = "unknown"
 
@@ -26,7 +29,12 @@ class ModelEntry:
     ``None`` when the card does not say. ``training_kingdoms`` is the subset of PRO/EUK/VIR the training
     genomes belong to (empty: unknown); it labels in-domain vs out-of-domain datasets in ``transfer``.
     ``hub_id=None``: no transformers checkpoint is published; evaluate a converted local folder instead.
-    ``import_module``: a package that registers the architecture with the Auto classes (e.g. GPN).
+    ``import_module``: ``module`` or ``module:function`` that registers the architecture with the Auto
+    classes (GPN: ``gpn:register_auto_classes``); ``model_types`` are the config ``model_type`` values it
+    provides, so a local folder of that type is prepared the same way.
+    ``external=True``: a published reference that is not a transformers model (Evo 2): listed with its
+    published figures (``published_results``, a file in ``genobench_hf/registry/published/``), never loaded.
+    ``offline_test``/``offline_note``: what the offline tests exercise for this entry (see table.py).
     """
 
     name: str
@@ -46,6 +54,11 @@ class ModelEntry:
     quirks: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     import_module: str | None = None
+    model_types: tuple[str, ...] = ()
+    external: bool = False
+    published_results: str | None = None
+    offline_test: OfflineTest = "stand-in"
+    offline_note: str = ""
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip() or " " in self.name:
@@ -58,6 +71,12 @@ class ModelEntry:
         object.__setattr__(self, "training_kingdoms", frozenset(self.training_kingdoms))
         if self.tokenizer is not None:
             TokenizerKind.parse(self.tokenizer)  # raises ConfigError on a bad kind
+        if self.offline_test not in ("package", "exact tokenizer", "stand-in", "none"):
+            raise ConfigError(f"{self.name}: offline_test must be package, exact tokenizer, stand-in or none")
+        if self.external and self.hub_id is not None:
+            raise ConfigError(
+                f"{self.name}: an external reference has no transformers checkpoint (hub_id=None)"
+            )
 
     @property
     def tokenizer_kind(self) -> TokenizerKind | None:
@@ -67,6 +86,8 @@ class ModelEntry:
     def scoring_path(self) -> str:
         """The scorer path genobench uses (the ``scoring_path`` the results will show)."""
         kind = self.tokenizer_kind
+        if self.external:
+            return "not scored (external reference: published figures only)"
         if self.objective == "seq2seq":
             return "seq2seq.candidate"
         if kind is None:
@@ -94,6 +115,7 @@ class ModelEntry:
         out = asdict(self)
         out["training_kingdoms"] = sorted(self.training_kingdoms)
         out["quirks"], out["sources"] = list(self.quirks), list(self.sources)
+        out["model_types"] = list(self.model_types)
         out["scoring_path"] = self.scoring_path
         out["approximate"] = self.approximate
         out["revision_note"] = "pinned" if self.revision else "main at evaluation time (see config.revision)"

@@ -8,21 +8,6 @@ from genobench_hf.registry.model_entry import UNKNOWN, ModelEntry
 
 START, END = "<!-- MODELS:START -->", "<!-- MODELS:END -->"
 
-#: how each family is exercised offline (tests/test_registry.py builds one replica per family)
-FAMILY_TESTS: dict[str, str] = {
-    "Nucleotide Transformer v1": "tiny EsmForMaskedLM + 6-mer tokenizer",
-    "Nucleotide Transformer v2": "tiny EsmForMaskedLM + 6-mer tokenizer, --trust-remote-code",
-    "DNABERT-1": "tiny BertForMaskedLM + overlapping 6-mer tokenizer (stride 1)",
-    "DNABERT-2": "local auto_map module (masked) + BPE, refused without --trust-remote-code",
-    "GROVER": "tiny BertForMaskedLM + BPE",
-    "GENA-LM": "tiny BertForMaskedLM + BPE, --trust-remote-code",
-    "HyenaDNA": "local auto_map module (causal conv) + char, refused without --trust-remote-code",
-    "Caduceus": "local auto_map module (masked conv) + char, refused without --trust-remote-code",
-    "GPN": "ConvNet masked LM registered by an imported module (like `import gpn.model`) + char",
-    "Genomic ULMFiT": "local auto_map module (causal LSTM) + 5-mer stride-2 tokenizer",
-    "GUANinE T5": "tiny T5ForConditionalGeneration + char tokenizer with sentinels",
-}
-
 
 def _params(n: int | None) -> str:
     if n is None:
@@ -32,6 +17,11 @@ def _params(n: int | None) -> str:
 
 def _flag(value: bool | None) -> str:
     return UNKNOWN if value is None else ("yes" if value else "no")
+
+
+def offline_test_cell(entry: ModelEntry) -> str:
+    """What the offline tests exercise for ``entry``: the kind (package / exact tokenizer / stand-in) first."""
+    return f"**{entry.offline_test}**: {entry.offline_note}" if entry.offline_note else entry.offline_test
 
 
 def table_rows(entries: Iterable[ModelEntry]) -> list[list[str]]:
@@ -49,7 +39,7 @@ def table_rows(entries: Iterable[ModelEntry]) -> list[list[str]]:
             e.trained_on(),
             e.license,
             e.scoring_path + (" (approx.)" if e.approximate else ""),
-            FAMILY_TESTS.get(e.family, "not tested offline"),
+            offline_test_cell(e),
         ]
         for e in entries
     ]

@@ -293,8 +293,12 @@ def load_model(
         if not any(any(path.glob(p)) for p in _WEIGHT_FILES):
             raise ModelError(f"{path}: no weights (*.safetensors or pytorch_model.bin) beside config.json")
         use_safetensors = True if any(path.glob("*.safetensors")) else None
-        if json.loads((path / "config.json").read_text()).get("auto_map") and not trust_remote_code:
+        local_config = json.loads((path / "config.json").read_text())
+        if local_config.get("auto_map") and not trust_remote_code:
             raise ModelError(_REMOTE_CODE.format(spec=path))
+        from genobench_hf.registry import prepare_architecture
+
+        prepare_architecture(local_config.get("model_type"))  # e.g. GPN's ConvNet, registered by its package
     try:
         config = AutoConfig.from_pretrained(spec_s, trust_remote_code=trust_remote_code, revision=revision)
     except (OSError, ValueError) as exc:
