@@ -51,6 +51,14 @@ def macro_f1(references: Any, predictions: Any) -> float:
     return float(np.mean(scores))
 
 
+def balanced_accuracy(references: Any, predictions: Any) -> float:
+    """Mean per-class recall over the classes present in the references (chance = 1 / their number for
+    any predictor that ignores its input, whatever the class shares)."""
+    y = _labels("references", references)
+    p = _labels("predictions", predictions, y.size)
+    return float(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
+
+
 def auroc(scores: Any, positive: Any) -> float | None:
     """Binary AUROC of ``scores`` for the boolean ``positive``; None when one class is absent."""
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -129,7 +137,9 @@ def probe_scores(
         "n": int(y.size),
         "accuracy": float(np.mean(y == p)),
         "macro_f1": macro_f1(y, p),
+        "balanced_accuracy": balanced_accuracy(y, p),
         "majority_share": float(np.max(np.bincount(y - y.min())) / y.size),
+        "chance_balanced_accuracy": 1.0 / len(np.unique(y)),
     }
     if positive_scores is not None:
         s = np.asarray(positive_scores, dtype=np.float64)
