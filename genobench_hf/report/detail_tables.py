@@ -57,10 +57,13 @@ def efficiency_table(runs: Sequence[Run]) -> Table | None:
 
 
 def transfer_table(runs: Sequence[Run]) -> Table | None:
-    """The transfer summaries (gain over chance in-domain vs off-diagonal) of every run that has one."""
+    """The transfer summaries (gain over chance in-domain vs off-diagonal, the gap and the ratio, each with
+    its 95% bootstrap interval); a ratio that cannot be read (undefined in many resamples, or too wide) is
+    marked "unstable": read the gap instead."""
     specs = [
         ("in_domain_gain", "in-domain gain (bits)", True),
         ("off_diagonal_gain", "off-diagonal gain (bits)", True),
+        ("gap", "gap off − in (bits)", None),
         ("ratio", "off / in", True),
         ("mean_gain", "mean gain (bits)", True),
     ]
@@ -69,10 +72,14 @@ def transfer_table(runs: Sequence[Run]) -> Table | None:
         summary = run.summaries.get("transfer")
         if not isinstance(summary, dict) or is_skipped(summary):
             continue
-        cells = [
-            Cell(fmt(summary.get(k)), number(summary.get(k)), None, run.source("summaries", "transfer", k))
-            for k, _, _ in specs
-        ]
+        cells = []
+        for k, _, _ in specs:
+            ci = summary.get(f"{k}_ci")
+            text = fmt(summary.get(k))
+            if k == "ratio" and summary.get("ratio_unstable"):
+                text += " (unstable)"
+            ci_text = f"{fmt(ci[0])}–{fmt(ci[1])}" if isinstance(ci, list) and None not in ci else None
+            cells.append(Cell(text, number(summary.get(k)), ci_text, run.source("summaries", "transfer", k)))
         rows.append(Row(run.label, cells, href=f"#{run.anchor}"))
     if not rows:
         return None
