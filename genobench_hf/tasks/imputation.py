@@ -73,10 +73,11 @@ class SiteTask(Task):
 
     def score_split(
         self, scorer: Scorer, dataset: str, context: Any, split: str, *, with_baselines: bool = True,
-        draws: int = 0,
+        draws: int = 0, record: bool = True,
     ) -> dict[str, Any]:  # fmt: skip
         """Metrics of ``scorer`` on sites sampled from one split (other tasks reuse this, e.g. rare species);
-        ``draws`` > 0 adds ``gain_draws`` (:func:`gain_draws`, seeded by dataset and split)."""
+        ``draws`` > 0 adds ``gain_draws`` (:func:`gain_draws`, seeded by dataset and split); ``record``
+        logs the model's per-site records (genobench_hf.site_records) when the context keeps them."""
         protocol = str(self.metadata.protocol)
         reason = scorer.skip_reason(protocol)  # type: ignore[arg-type]
         if reason:
@@ -90,6 +91,9 @@ class SiteTask(Task):
             return skipped(f"no scorable windows of {cfg.window} nt in {dataset}/{split}")
         key = f"{self.metadata.name}.{split}"
         scores = context.score(key, dataset, windows, protocol, scorer)
+        log = getattr(context, "record_sites", None)
+        if record and log is not None:
+            log(self.metadata.name, dataset, split, windows, scores, rows)
         out = site_metrics(windows, scores, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
         if draws:
             probs = np.concatenate([s.probs for s in scores], axis=0)

@@ -83,7 +83,7 @@ class Transfer(Task):
         for train, row_scorer in context.models.transfer_rows(dataset).items():
             rows[train] = _cell(
                 Imputation().score_split(row_scorer, dataset, context, split, with_baselines=False,
-                                         draws=N_DRAWS)
+                                         draws=N_DRAWS, record=False)
             )  # fmt: skip
             rows[train]["model"] = row_scorer.name
         return {"split": split, "by_train": rows}
@@ -107,8 +107,8 @@ class RareSpecies(Task):
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
         task = Imputation()
-        common = task.score_split(scorer, dataset, context, "test", draws=N_DRAWS)
-        rare = task.score_split(scorer, dataset, context, "rare", draws=N_DRAWS)
+        common = task.score_split(scorer, dataset, context, "test", draws=N_DRAWS, record=False)
+        rare = task.score_split(scorer, dataset, context, "rare", draws=N_DRAWS, record=False)
         for name, part in (("test", common), ("rare", rare)):
             if "skipped" in part:
                 return skipped(f"{name} split: {part['skipped']}")
