@@ -16,7 +16,9 @@ from genobench_hf import __version__
 from genobench_hf.errors import GenobenchError
 
 #: command modules, in the order ``--help`` lists them
-COMMAND_MODULES = ("run", "datasets", "evaluate", "train", "report", "tasks", "models", "export_model_index")
+COMMAND_MODULES = (
+    "run", "datasets", "evaluate", "compare", "train", "report", "tasks", "models", "export_model_index",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,9 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf.data.fasta import to_model_alphabet as model_alphabet
 from genobench_hf.data.genetic_code import codon_table
+from genobench_hf.data.rows import (
+    stable_seed,  # the same digest as tasks.sampling's, without the import circle
+)
 from genobench_hf.errors import ConfigError
-from genobench_hf.tasks.sampling import model_alphabet, stable_seed
 
 AA_CLASSES = "ACDEFGHIKLMNPQRSTVWY*"
 FRAME_CLASSES = ("non_coding", "+1", "+2", "+3", "-1", "-2", "-3")
@@ -129,19 +132,83 @@ def _codon_labels(
     aa[p] = np.where(cls >= 0, cls, aa[p]).astype(np.int8)
 
 
+@dataclass(frozen=True)
+class GenomeSplit:
+    """Probe genomes by role; ``notes`` say where the rules below could not be met."""
+
+    train: list[str]
+    validation: list[str]
+    test: list[str]
+    notes: list[str]
+
+
 def split_genomes(
-    genome_ids: Sequence[str], *, test_fraction: float, seed: int, dataset: str
-) -> tuple[list[str], list[str]]:
-    """Seeded (train, test) genome lists; at least one of each (needs >= 2 genomes)."""
-    ids = sorted(set(genome_ids))
-    if len(ids) < 2:
-        raise ConfigError(f"holding out by genome needs >= 2 annotated genomes, got {len(ids)}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ConfigError(f"the probe test fraction must be in (0, 1), got {test_fraction}")
-    order = np.random.default_rng(stable_seed(seed, "probe_split", dataset)).permutation(len(ids))
-    n_test = min(len(ids) - 1, max(1, round(test_fraction * len(ids))))
-    test = sorted(ids[i] for i in order[:n_test])
-    return sorted(set(ids) - set(test)), test
+    genome_splits: Mapping[str, str], *, validation_fraction: float, seed: int, dataset: str,
+    min_test: int = 3,
+) -> GenomeSplit:  # fmt: skip
+    """Probe train / validation / test genomes (seeded), held out by genome.
+
+    Test genomes are the annotated genomes *outside* the dataset's ``train`` split (a model trained on
+    that split has never seen them); train and validation genomes come from the rest (a probe may train
+    on genomes the LM saw; probe splits need not follow LM splits). The validation genomes choose the
+    layer (and the one-hot flank) so that no choice is made on the test genomes. Where a dataset has too
+    few annotated genomes, test genomes are lent to train/validation (never below one) and ``notes`` say
+    so; fewer than ``min_test`` test genomes is noted too.
+    """
+    ids = sorted(genome_splits)
+    if len(ids) < 3:
+        raise ConfigError(f"probes need >= 3 annotated genomes (train, validation, test), got {len(ids)}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise ConfigError(f"the probe validation fraction must be in (0, 1), got {validation_fraction}")
+    rng = np.random.default_rng(stable_seed(seed, "probe_split", dataset))
+    test = [g for g in ids if genome_splits[g] != "train"]
+    pool = [g for g in ids if genome_splits[g] == "train"]
+    notes: list[str] = []
+    while len(pool) < 2 and len(test) > 1:  # lend held-out genomes so train and validation exist
+        pool.append(test.pop(int(rng.integers(len(test)))))
+        notes.append(f"annotated genome {pool[-1]} (outside the LM train split) used to fit the probe")
+    if not test:  # every annotated genome is in the LM's train split
+        test = [pool.pop(int(rng.integers(len(pool))))]
+        notes.append(
+            f"no annotated genome outside the LM train split: {test[0]} (train split) is the test genome"
+        )
+    if len(test) < min_test:
+        notes.append(f"only {len(test)} held-out annotated genome(s); at least {min_test} are wanted")
+    pool = [pool[i] for i in rng.permutation(len(pool))]
+    n_val = min(len(pool) - 1, max(1, round(validation_fraction * len(pool))))
+    return GenomeSplit(sorted(pool[n_val:]), sorted(pool[:n_val]), sorted(test), notes)
+
+
+def control_task_labels(types: Sequence[str], train_labels: np.ndarray, *, seed: int) -> np.ndarray:
+    """Hewitt & Liang's control task: every input type (a codon, a k-mer) gets one random label, drawn
+    from the empirical distribution of the real training labels; returns the label of each of ``types``
+    (train and test items alike). A probe that scores well here memorises types, not the property."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(train_labels, return_counts=True)
+    distinct = sorted(set(types))
+    drawn = rng.choice(classes, size=len(distinct), p=counts / counts.sum())
+    table = dict(zip(distinct, drawn.tolist(), strict=True))
+    return np.array([table[t] for t in types], dtype=np.int64)
+
+
+def input_types(
+    windows: Sequence[str], offsets: Sequence[Sequence[int]], frames: np.ndarray, *, codon: bool
+) -> list[str]:
+    """The input type of each sampled nucleotide for the control task: its codon (strand-marked, for
+    coding positions with a frame label) or else the centred 3-mer."""
+    out = []
+    i = 0
+    for text, offs in zip(windows, offsets, strict=True):
+        for o in offs:
+            f = int(frames[i])
+            i += 1
+            if codon and f > 0:
+                cpos = (f - 1) % 3
+                start = o - cpos if f <= 3 else o - (2 - cpos)
+                out.append(("+" if f <= 3 else "-") + text[max(start, 0) : start + 3])
+            else:
+                out.append(text[max(o - 1, 0) : o + 2])
+    return out
 
 
 @dataclass
@@ -236,16 +303,20 @@ def sample_windows(
     return Sample(rr, pp, cc, [str(rows[r]["genome_id"]) for r in rr.tolist()], w, windows)
 
 
-def onehot_features(windows: Sequence[str], offsets: Sequence[Sequence[int]], flank: int) -> np.ndarray:
+def onehot_features(
+    windows: Sequence[str], offsets: Sequence[Sequence[int]], flank: int, *, left_only: bool = False
+) -> np.ndarray:
     """One-hot (A,C,G,T; N = zeros) of the ``2 * flank + 1`` nt around each sampled position, in sample
-    order: the control probe with no language model."""
+    order: the control probe with no language model. ``left_only``: the ``flank + 1`` nt ending at the
+    position, what a causal model's state there has seen (a matched control for causal models)."""
     parts = []
+    right = 0 if left_only else flank
     for text, offs in zip(windows, offsets, strict=True):
         for o in offs:
-            if o < flank or o + flank >= len(text):
+            if o < flank or o + right >= len(text):
                 raise ConfigError(f"one-hot flank {flank} does not fit around position {o} of a window")
-            parts.append(text[o - flank : o + flank + 1])
-    width = 4 * (2 * flank + 1)
+            parts.append(text[o - flank : o + right + 1])
+    width = 4 * (flank + right + 1)
     if not parts:
         return np.zeros((0, width), dtype=np.float32)
     codes = _CODE[np.frombuffer("".join(parts).encode("ascii"), dtype=np.uint8)].reshape(len(parts), -1)

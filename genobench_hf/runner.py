@@ -16,6 +16,7 @@ from genobench_hf.errors import ConfigError
 from genobench_hf.execution import ChunkedExecutor, fingerprint
 from genobench_hf.results import new_results, skipped, write_results
 from genobench_hf.scoring.base import Scorer, SiteScores
+from genobench_hf.site_records import SiteLog, records_path
 from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
@@ -64,6 +65,12 @@ class RunContext:
         self.store = store
         self.executor = executor
         self.models = models
+        self.site_log = SiteLog()
+
+    def record_sites(self, task: str, dataset: str, split: str, windows: list[Window], scores: list[SiteScores],
+                     rows: list[dict[str, Any]]) -> None:  # fmt: skip
+        """Keep the model's per-site records (written beside the results JSON)."""
+        self.site_log.add(task, dataset, split, windows, scores, rows)
 
     def rows(self, dataset: str, split: str) -> list[dict[str, Any]]:
         return self.store.rows(dataset, split)
@@ -177,6 +184,9 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         }
     )
     if accelerator.is_main_process:
+        if len(context.site_log):
+            Path(config.output).parent.mkdir(parents=True, exist_ok=True)
+            doc["site_records"] = context.site_log.write(records_path(config.output))
         write_results(doc, config.output)
     accelerator.wait_for_everyone()
     return doc

@@ -195,7 +195,9 @@ def test_neuron_importance_task_finds_the_used_channels(neighbour: Any) -> None:
     assert helpful and helpful <= set(range(8)) and set(out["ranking"][: len(helpful)]) == helpful
     assert 1 <= out["half_effect_neurons"] <= 8 and out["gini"] >= 0.5
     assert out["curve"][-1]["fraction"] == 1.0 and out["curve"][-1]["bits_per_nt"] == 2.0
-    assert out["curve"][0]["bits_per_nt"] == out["baseline"]["bits_per_nt"]
+    assert out["curve"][0]["bits_per_nt"] == out["baseline_held_out"]["bits_per_nt"]  # curve: held-out sites
+    assert out["curve_ranking_sites"][0]["bits_per_nt"] == out["baseline"]["bits_per_nt"]
+    assert out["n_sites"] == out["n_sites_held_out"] == 40
     again = NeuronImportance().run(MaskedLMScorer(neighbour), "PRO", ctx)
     assert again == out  # deterministic for a seed
     mean = NeuronImportance().run(MaskedLMScorer(neighbour), "PRO", _ctx(rows, neighbour, importance_sites=40,

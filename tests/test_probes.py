@@ -116,10 +116,16 @@ def test_balanced_window_sample(rows: list[dict]) -> None:
                               sample.positions)  # fmt: skip
     x = onehot_features(texts, sample.offsets(), flank=2)
     assert x.shape == (len(sample), 20) and np.all(x.sum(axis=1) <= 5)
-    train, test = split_genomes(["b", "a", "c", "a"], test_fraction=0.3, seed=0, dataset="PRO")
-    assert len(test) == 1 and sorted(train + test) == ["a", "b", "c"]
-    with pytest.raises(ConfigError, match=">= 2 annotated genomes"):
-        split_genomes(["a"], test_fraction=0.3, seed=0, dataset="PRO")
+    left = onehot_features(texts, sample.offsets(), flank=2, left_only=True)
+    assert left.shape == (len(sample), 12) and np.array_equal(left, x[:, :12])  # the 3 nt ending at the site
+    split = split_genomes({"a": "train", "b": "train", "c": "test", "d": "rare", "e": "train"},
+                          validation_fraction=0.3, seed=0, dataset="PRO")  # fmt: skip
+    assert split.test == ["c", "d"] and sorted(split.train + split.validation) == ["a", "b", "e"]
+    assert split.validation and split.train and any("at least 3" in n for n in split.notes)
+    lent = split_genomes(dict.fromkeys("abc", "test"), validation_fraction=0.3, seed=0, dataset="PRO")
+    assert len(lent.test) == 1 and len(lent.train) == len(lent.validation) == 1 and len(lent.notes) == 3
+    with pytest.raises(ConfigError, match=">= 3 annotated genomes"):
+        split_genomes({"a": "test", "b": "train"}, validation_fraction=0.3, seed=0, dataset="PRO")
 
 
 # ----------------------------------------------------------------------------- formulas
@@ -212,25 +218,33 @@ def test_cds_probe_finds_the_coding_neuron(oracle_run: tuple[dict[str, Any], Any
     assert out["best_layer"] in ("blocks.0", "blocks.1")
     controls = out["controls"]
     assert controls["onehot"]["accuracy"] < 0.85
-    assert abs(controls["shuffled_labels"]["accuracy"] - 0.5) < 0.08  # Hewitt & Liang control: chance
+    ctrl = controls["control_task"]  # Hewitt & Liang (this double also encodes the 3-mer: partly memorised)
+    assert ctrl["seeds"] == 5 and len(ctrl["accuracies"]) == 5 and ctrl["accuracy"] < out["accuracy"] - 0.2
+    assert ctrl["selectivity_range"][0] <= ctrl["selectivity"] <= ctrl["selectivity_range"][1]
     assert controls["random_init"]["accuracy"] < 0.85  # a fresh copy has no oracle
     assert (
         set(out["genomes"]["train"]).isdisjoint(out["genomes"]["test"]) and len(out["genomes"]["test"]) == 1
     )
+    assert out["notes"] and len(out["genomes"]["validation"]) == 1  # three genomes: one per role, said so
     assert out["n_train"] > 2 * out["n_test"] / 3 and out["chance"] == pytest.approx(0.5, abs=0.05)
     assert set(by["blocks.1"]["by_codon_position"]) == {"1", "2", "3", "non_coding"}
-    assert "frame_strand" in by["blocks.1"] and out["splits"] == ["test"]
+    assert "frame_strand" in by["blocks.1"] and "test" in out["splits"]
+    assert by["blocks.1"]["frame_strand"]["chance_balanced_accuracy"] == pytest.approx(1 / 7)
 
 
 def test_probe_sample_is_held_out_by_genome_and_deterministic(oracle_run: tuple, rows: list[dict]) -> None:
-    from genobench_hf.tasks.probes import CDS_SPEC, DEFAULTS, ProbeSuite
+    from genobench_hf.tasks.probe_suite import ProbeSuite
+    from genobench_hf.tasks.probes import CDS_SPEC, DEFAULTS
 
     opts = DEFAULTS | {"probe_nucleotides": 1500}
-    suite = ProbeSuite(CDS_SPEC, rows, opts, seed=0, dataset="PRO", window=64, batch_size=64, progress=False)
-    assert set(suite.train.genomes) <= set(suite.train_genomes) and set(suite.test.genomes) <= set(
-        suite.test_genomes
+    tagged = [dict(r, split="test") for r in rows]
+    suite = ProbeSuite(
+        CDS_SPEC, tagged, opts, seed=0, dataset="PRO", window=64, batch_size=64, progress=False
     )
-    assert set(suite.train.genomes).isdisjoint(suite.test.genomes)
+    for side in ("train", "validation", "test"):
+        assert set(suite.parts[side].genomes) <= set(getattr(suite.split, side))
+    assert set(suite.parts["train"].genomes).isdisjoint(suite.parts["test"].genomes)
+    assert set(suite.parts["validation"].genomes).isdisjoint(suite.parts["test"].genomes)
     out, loaded = oracle_run
     assert CodingProbe().run(None, "PRO", _ctx(rows, loaded, probe_nucleotides=1500)) == out
 
@@ -242,9 +256,8 @@ def test_aa_probe_runs_with_controls(rows: list[dict]) -> None:
     layer = out["by_layer"][-1]
     assert set(layer["by_codon_position"]) == {"1", "2", "3"} and "codon_position" in layer
     assert layer["accuracy"] > 1.5 / 21  # the previous and next bases tell something about the codon
-    assert (
-        out["controls"]["shuffled_labels"]["accuracy"] < 0.1 and "skipped" in out["controls"]["random_init"]
-    )
+    assert "skipped" in out["controls"]["random_init"] and "model_minus_random_init" not in out["comparisons"]
+    assert out["controls"]["control_task"]["kind"].endswith("(codon)")
 
 
 def test_probe_tasks_skip_what_they_cannot_probe(rows: list[dict]) -> None:
@@ -254,5 +267,7 @@ def test_probe_tasks_skip_what_they_cannot_probe(rows: list[dict]) -> None:
     )
     one = [r for r in rows if r["genome_id"] == GENOMES[0][0]]
     assert "1 annotated genome" in CodingProbe().run(None, "PRO", _ctx(one, neighbour_model()))["skipped"]
+    two = [r for r in rows if r["genome_id"] != GENOMES[0][0]]
+    assert "probes need 3" in CodingProbe().run(None, "PRO", _ctx(two, neighbour_model()))["skipped"]
     with pytest.raises(ConfigError, match="unknown probe option"):
         CodingProbe().run(None, "PRO", _ctx(rows, neighbour_model(), probe_foo=1))

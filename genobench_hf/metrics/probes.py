@@ -51,6 +51,14 @@ def macro_f1(references: Any, predictions: Any) -> float:
     return float(np.mean(scores))
 
 
+def balanced_accuracy(references: Any, predictions: Any) -> float:
+    """Mean per-class recall over the classes present in the references (chance = 1 / their number for
+    any predictor that ignores its input, whatever the class shares)."""
+    y = _labels("references", references)
+    p = _labels("predictions", predictions, y.size)
+    return float(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
+
+
 def auroc(scores: Any, positive: Any) -> float | None:
     """Binary AUROC of ``scores`` for the boolean ``positive``; None when one class is absent."""
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -129,7 +137,9 @@ def probe_scores(
         "n": int(y.size),
         "accuracy": float(np.mean(y == p)),
         "macro_f1": macro_f1(y, p),
+        "balanced_accuracy": balanced_accuracy(y, p),
         "majority_share": float(np.max(np.bincount(y - y.min())) / y.size),
+        "chance_balanced_accuracy": 1.0 / len(np.unique(y)),
     }
     if positive_scores is not None:
         s = np.asarray(positive_scores, dtype=np.float64)
@@ -204,4 +214,41 @@ def importance_summary(
         "gini": gini(bits),
         "half_effect_neurons": half_effect_count(bits),
         "total_delta_bits": float(np.clip(bits, 0, None).sum()),
+    }
+
+
+def split_half_reliability(first: Any, second: Any) -> dict[str, float | None]:
+    """How reproducible per-neuron effects are: Pearson r between the effects measured on two disjoint
+    halves of the sites, and the Spearman-Brown reliability of the full-set estimate, 2r / (1 + r)."""
+    a = np.asarray(first, dtype=np.float64).ravel()
+    b = np.asarray(second, dtype=np.float64).ravel()
+    if a.shape != b.shape or a.size < 3:
+        raise ConfigError("split-half reliability needs >= 3 neurons measured on both halves")
+    if a.std() == 0 or b.std() == 0:
+        return {"r": None, "spearman_brown": None}
+    r = float(np.corrcoef(a, b)[0, 1])
+    return {"r": r, "spearman_brown": 2 * r / (1 + r) if r > -1 else None}
+
+
+def importance_null(noise_sd: float, n_neurons: int, *, draws: int = 500, seed: int = 0) -> dict[str, Any]:
+    """Gini and half-effect count of pure measurement noise: ``n_neurons`` effects drawn N(0, noise_sd)
+    (no neuron matters), clipped at 0 like real effects. An observed Gini below the null's 95th
+    percentile (or a half-effect count above its 5th) is what noise alone gives."""
+    if n_neurons < 1 or draws < 1:
+        raise ConfigError("the importance null needs >= 1 neuron and >= 1 draw")
+    rng = np.random.default_rng(seed)
+    g, h = [], []
+    for _ in range(draws):
+        v = rng.normal(0.0, max(noise_sd, 1e-300), n_neurons)
+        gv, hv = gini(v), half_effect_count(v)
+        if gv is not None and hv is not None:
+            g.append(gv)
+            h.append(hv)
+    if not g:
+        return {"noise_sd": noise_sd, "gini": None, "half_effect_neurons": None}
+    return {
+        "noise_sd": float(noise_sd),
+        "draws": len(g),
+        "gini": {"mean": float(np.mean(g)), "p95": float(np.quantile(g, 0.95))},
+        "half_effect_neurons": {"mean": float(np.mean(h)), "p05": float(np.quantile(h, 0.05))},
     }

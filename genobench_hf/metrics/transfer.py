@@ -11,7 +11,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from genobench_hf.errors import ConfigError
+from genobench_hf.metrics.paired import ratio_interval
 
 #: Cross-entropy of the uniform distribution over A, C, G, T.
 CHANCE_BITS = 2.0
@@ -46,11 +49,22 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def rare_gap(common_bits: float, rare_bits: float) -> dict[str, float | None]:
-    """Gains on common and rare taxa, their difference (common - rare) and ratio (rare / common)."""
+def _interval(draws: np.ndarray, ci: float = 0.95) -> list[float]:
+    lo, hi = np.quantile(draws, [(1 - ci) / 2, 1 - (1 - ci) / 2])
+    return [float(lo), float(hi)]
+
+
+def rare_gap(
+    common_bits: float, rare_bits: float, *, common_draws: Any = None, rare_draws: Any = None
+) -> dict[str, Any]:
+    """Gains on common and rare taxa, their difference (common - rare) and ratio (rare / common).
+
+    With bootstrap draws of both gains (independent samples: the two splits hold different genomes), the
+    gap gets a percentile interval and the ratio one too, flagged ``ratio_unstable`` where it is undefined
+    in many resamples or too wide to read (:func:`genobench_hf.metrics.paired.ratio_interval`)."""
     common = gain_over_chance(common_bits)
     rare = gain_over_chance(rare_bits)
-    return {
+    out: dict[str, Any] = {
         "common_bits": float(common_bits),
         "rare_bits": float(rare_bits),
         "common_gain": common,
@@ -58,6 +72,16 @@ def rare_gap(common_bits: float, rare_bits: float) -> dict[str, float | None]:
         "gap": common - rare,
         "ratio": _ratio(rare, common),
     }
+    if common_draws is not None and rare_draws is not None:
+        c, r = np.asarray(common_draws, dtype=np.float64), np.asarray(rare_draws, dtype=np.float64)
+        if c.shape != r.shape or c.ndim != 1:
+            raise ConfigError("common and rare bootstrap draws must be 1-D arrays of the same length")
+        out["gap_ci"] = _interval(c - r)
+        ratio = ratio_interval(r, c)
+        out["ratio_ci"], out["ratio_undefined_share"], out["ratio_unstable"] = (
+            ratio["ci"], ratio["undefined_share"], ratio["unstable"]
+        )  # fmt: skip
+    return out
 
 
 def _in_domain_sets(
@@ -76,11 +100,14 @@ def _in_domain_sets(
     sets: dict[str, set[str] | None] = {}
     for train in matrix:
         value = in_domain[train]
-        chosen = {value} if isinstance(value, str) else set(value or ())
+        if value is None:  # unknown training data
+            sets[train] = None
+            continue
+        chosen = {value} if isinstance(value, str) else set(value)
         unknown = sorted(chosen - tests)
         if unknown:
             raise ConfigError(f"in_domain[{train!r}] names test set(s) {unknown} that are not in the matrix")
-        sets[train] = chosen or None
+        sets[train] = chosen  # empty: known training, but none of its own datasets was evaluated
     return sets
 
 
@@ -102,19 +129,30 @@ def matrix_from_rows(
     return matrix
 
 
+def _row_means(gains: Mapping[str, Any], keep: set[str], inside: bool) -> Any:
+    vals = [g for t, g in gains.items() if (t in keep) == inside]
+    return sum(vals) / len(vals) if vals else None
+
+
 def transfer_summary(
     matrix: Mapping[str, Mapping[str, float | None]],
     *,
     in_domain: Mapping[str, str | Sequence[str] | None] | None = None,
+    draws: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Summarise ``matrix[train][test] = bits per nt`` on the gain over chance.
 
-    In-domain test sets of a train set come from ``in_domain`` (a name or a list of names; None or empty =
-    unknown training data) or, by default, are the test names that start with the train name (PRO ->
-    PRO, PRO_reads). A row with no in-domain test set (an external model trained on unknown data) gives
-    only its mean gain. Overall in-domain and off-diagonal gains are means over rows of the row means, so
-    every train set weighs the same; ``ratio`` = off / in (None unless in > 0). None cells (skipped
-    tasks) are ignored.
+    In-domain test sets of a train set come from ``in_domain`` (a name or a list of names; None = unknown
+    training data; an empty list = known training whose own datasets were not evaluated) or, by default,
+    are the test names that start with the train name (PRO -> PRO, PRO_reads). A row of unknown training
+    gives only its mean gain; a known row without an in-domain test set contributes off-diagonal cells
+    only. Overall gains are means over rows of the row means, so every train set weighs the same; which
+    rows each mean covers is listed (``*_rows``); the overall ``ratio`` = off / in over the rows that have
+    both. None cells (skipped tasks) are ignored.
+
+    ``draws[train][test]``: bootstrap draws of that cell's gain (sites resampled with the same indices for
+    every train row of a test set, so rows are paired); with them every gain, gap (off - in) and ratio
+    gets a 95% interval, and ratios are flagged ``ratio_unstable`` where they cannot be read.
     """
     if not matrix:
         raise ConfigError("the transfer matrix is empty")
@@ -128,6 +166,7 @@ def transfer_summary(
             if bits is not None
         }
     domains = _in_domain_sets(matrix, in_domain)
+    boot = _draw_table(gains, draws)
     per_train: dict[str, dict[str, Any]] = {}
     for train, row in gains.items():
         dom = domains[train]
@@ -141,20 +180,76 @@ def transfer_summary(
             "ratio": None,
         }
         if dom is not None:
-            entry["in_domain_gain"] = _mean([g for t, g in row.items() if t in dom])
-            entry["off_diagonal_gain"] = _mean([g for t, g in row.items() if t not in dom])
+            entry["in_domain_gain"] = _row_means(row, dom, True)
+            entry["off_diagonal_gain"] = _row_means(row, dom, False)
             entry["ratio"] = _ratio(entry["off_diagonal_gain"], entry["in_domain_gain"])
+            if boot is not None:
+                _add_intervals(entry, entry["in_domain_gain"], entry["off_diagonal_gain"],
+                               _row_means(boot[train], dom, True), _row_means(boot[train], dom, False))  # fmt: skip
         per_train[train] = entry
     rows = per_train.values()
-    in_gain = _mean([r["in_domain_gain"] for r in rows if r["in_domain_gain"] is not None])
-    off_gain = _mean([r["off_diagonal_gain"] for r in rows if r["off_diagonal_gain"] is not None])
-    return {
+    in_rows = [t for t, r in per_train.items() if r["in_domain_gain"] is not None]
+    off_rows = [t for t, r in per_train.items() if r["off_diagonal_gain"] is not None]
+    both = [t for t in in_rows if t in off_rows]
+    in_gain = _mean([per_train[t]["in_domain_gain"] for t in in_rows])
+    off_gain = _mean([per_train[t]["off_diagonal_gain"] for t in off_rows])
+    in_both = _mean([per_train[t]["in_domain_gain"] for t in both])
+    off_both = _mean([per_train[t]["off_diagonal_gain"] for t in both])
+    out: dict[str, Any] = {
         "chance_bits": CHANCE_BITS,
         "n_train": len(per_train),
         "n_known_training": sum(r["known_training"] for r in rows),
         "mean_gain": _mean([r["mean_gain"] for r in rows if r["mean_gain"] is not None]),
         "in_domain_gain": in_gain,
         "off_diagonal_gain": off_gain,
-        "ratio": _ratio(off_gain, in_gain),
+        "ratio": _ratio(off_both, in_both),
+        "in_domain_rows": in_rows,
+        "off_diagonal_rows": off_rows,
+        "ratio_rows": both,
         "per_train": per_train,
     }
+    if boot is not None and both:
+        in_d = np.mean([_row_means(boot[t], domains[t] or set(), True) for t in both], axis=0)
+        off_d = np.mean([_row_means(boot[t], domains[t] or set(), False) for t in both], axis=0)
+        _add_intervals(out, in_both, off_both, in_d, off_d)
+    return out
+
+
+def _draw_table(
+    gains: Mapping[str, Mapping[str, float]], draws: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, np.ndarray]] | None:
+    """Draw arrays per cell, checked to cover every scored cell with one common length."""
+    if draws is None:
+        return None
+    out: dict[str, dict[str, np.ndarray]] = {}
+    lengths = set()
+    for train, row in gains.items():
+        for test in row:
+            d = (draws.get(train) or {}).get(test)
+            if d is None:
+                return None  # a cell without draws (e.g. an older results file): no intervals
+            arr = np.asarray(d, dtype=np.float64).ravel()
+            lengths.add(arr.size)
+            out.setdefault(train, {})[test] = arr
+    if len(lengths) != 1:
+        raise ConfigError(f"transfer draws must have one length for every cell; got {sorted(lengths)}")
+    return out
+
+
+def _add_intervals(
+    entry: dict[str, Any], in_gain: float | None, off_gain: float | None, in_draws: Any, off_draws: Any
+) -> None:
+    """95% intervals of a row's (or the matrix's) in-domain and off-diagonal gains, gap and ratio (the
+    matrix's gap and ratio over the rows that have both, like its ``ratio``)."""
+    if in_draws is not None:
+        entry["in_domain_gain_ci"] = _interval(np.asarray(in_draws))
+    if off_draws is not None:
+        entry["off_diagonal_gain_ci"] = _interval(np.asarray(off_draws))
+    if in_draws is None or off_draws is None or in_gain is None or off_gain is None:
+        return
+    entry["gap"] = off_gain - in_gain
+    entry["gap_ci"] = _interval(np.asarray(off_draws) - np.asarray(in_draws))
+    ratio = ratio_interval(np.asarray(off_draws), np.asarray(in_draws))
+    entry["ratio_ci"], entry["ratio_undefined_share"], entry["ratio_unstable"] = (
+        ratio["ci"], ratio["undefined_share"], ratio["unstable"]
+    )  # fmt: skip

@@ -57,10 +57,13 @@ def efficiency_table(runs: Sequence[Run]) -> Table | None:
 
 
 def transfer_table(runs: Sequence[Run]) -> Table | None:
-    """The transfer summaries (gain over chance in-domain vs off-diagonal) of every run that has one."""
+    """The transfer summaries (gain over chance in-domain vs off-diagonal, the gap and the ratio, each with
+    its 95% bootstrap interval); a ratio that cannot be read (undefined in many resamples, or too wide) is
+    marked "unstable": read the gap instead."""
     specs = [
         ("in_domain_gain", "in-domain gain (bits)", True),
         ("off_diagonal_gain", "off-diagonal gain (bits)", True),
+        ("gap", "gap off − in (bits)", None),
         ("ratio", "off / in", True),
         ("mean_gain", "mean gain (bits)", True),
     ]
@@ -69,10 +72,14 @@ def transfer_table(runs: Sequence[Run]) -> Table | None:
         summary = run.summaries.get("transfer")
         if not isinstance(summary, dict) or is_skipped(summary):
             continue
-        cells = [
-            Cell(fmt(summary.get(k)), number(summary.get(k)), None, run.source("summaries", "transfer", k))
-            for k, _, _ in specs
-        ]
+        cells = []
+        for k, _, _ in specs:
+            ci = summary.get(f"{k}_ci")
+            text = fmt(summary.get(k))
+            if k == "ratio" and summary.get("ratio_unstable"):
+                text += " (unstable)"
+            ci_text = f"{fmt(ci[0])}–{fmt(ci[1])}" if isinstance(ci, list) and None not in ci else None
+            cells.append(Cell(text, number(summary.get(k)), ci_text, run.source("summaries", "transfer", k)))
         rows.append(Row(run.label, cells, href=f"#{run.anchor}"))
     if not rows:
         return None
@@ -104,49 +111,58 @@ def conservation_table(runs: Sequence[Run]) -> Table | None:
     )
 
 
-def probe_table(runs: Sequence[Run]) -> Table | None:
-    """Best layer per model and probe, with the controls (one-hot windows, random-init copy) beside it."""
-    controls = sorted(
-        {
-            c
-            for t in ("aa_probe", "cds_probe")
-            for _, _, e in entries(runs, t)
-            for c in (e.get("controls") or {})
-        }
+def _interval_cell(diff: Any, src: str) -> Cell:
+    """A paired difference with its interval; ``*`` when the interval excludes 0 (the paired verdict)."""
+    if not isinstance(diff, dict) or diff.get("difference") is None:
+        return Cell("–", None, None, src)
+    ci = diff.get("cluster_ci") or diff.get("ci")
+    mark = (
+        "*"
+        if (diff.get("cluster_excludes_zero") if diff.get("cluster_ci") else diff.get("excludes_zero"))
+        else ""
     )
+    text = f"{diff['difference']:+.3f}{mark}"
+    return Cell(text, number(diff["difference"]), f"{ci[0]:+.3f}–{ci[1]:+.3f}" if ci else None, src)
+
+
+def probe_table(runs: Sequence[Run]) -> Table | None:
+    """Per model and probe: the layer chosen on validation genomes, its test accuracy and balanced accuracy
+    with chance, the controls, and the paired differences to them (interval over genomes when there are
+    >= 3 test genomes, else over nucleotides; ``*`` = the interval excludes 0)."""
     rows = []
     for task in ("aa_probe", "cds_probe"):
         for run, dataset, entry in entries(runs, task):
             if is_skipped(entry):
-                rows.append(
-                    Row(
-                        run.label,
-                        [],
-                        href=f"#{run.anchor}",
-                        skipped=str(entry["skipped"]),
-                        lead=[task, dataset],
-                    )
-                )
+                rows.append(Row(run.label, [], href=f"#{run.anchor}", skipped=str(entry["skipped"]),
+                                lead=[task, dataset]))  # fmt: skip
                 continue
-            layers = [b for b in entry.get("by_layer") or [] if number(b.get("accuracy")) is not None]
-            best = max(layers, key=lambda b: b["accuracy"]) if layers else {}
-            src = run.source("results", task, dataset, "by_layer")
+            src = run.source("results", task, dataset)
+            controls, comps = entry.get("controls") or {}, entry.get("comparisons") or {}
+            onehot, rand = controls.get("onehot") or {}, controls.get("random_init") or {}
+            ctrl = controls.get("control_task") or {}
+            sel = ctrl.get("selectivity")
+            spread = ctrl.get("selectivity_range")
             cells = [
-                Cell(str(best.get("layer", "–")), number(best.get("layer")), None, src),
-                Cell(fmt(best.get("accuracy")), number(best.get("accuracy")), None, src),
+                Cell(str(entry.get("best_layer", "–")), None, None, src),
+                Cell(fmt(entry.get("accuracy")), number(entry.get("accuracy")), None, src),
+                Cell(fmt(entry.get("balanced_accuracy")), number(entry.get("balanced_accuracy")), None, src),
+                Cell(fmt(entry.get("chance_balanced_accuracy")), None, None, src),
+                Cell(fmt(onehot.get("accuracy")), number(onehot.get("accuracy")), None, src),
+                _interval_cell(comps.get("model_minus_onehot"), src),
+                Cell(fmt(rand.get("accuracy")), number(rand.get("accuracy")), None, src),
+                _interval_cell(comps.get("model_minus_random_init"), src),
+                Cell(fmt(sel), number(sel), f"{spread[0]:.3f}–{spread[1]:.3f}" if spread else None, src),
+                Cell(str(len((entry.get("genomes") or {}).get("test") or [])), None, None, src),
             ]
-            for c in controls:
-                ctrl = (entry.get("controls") or {}).get(c)
-                value = ctrl.get("accuracy") if isinstance(ctrl, dict) else ctrl
-                cells.append(
-                    Cell(fmt(value), number(value), None, run.source("results", task, dataset, "controls", c))
-                )
             rows.append(Row(run.label, cells, href=f"#{run.anchor}", lead=[task, dataset]))
     if not rows:
         return None
-    columns = [Column("best layer"), Column("best accuracy", "", True)] + [
-        Column(f"{c} control") for c in controls
-    ]
+    columns = [
+        Column("layer (chosen on validation)"), Column("accuracy", "", True), Column("balanced acc.", "", True),
+        Column("chance (balanced)"), Column("one-hot"), Column("model − one-hot (paired)"),
+        Column("random init"), Column("model − random init (paired)"),
+        Column("control-task selectivity (range over seeds)"), Column("test genomes"),
+    ]  # fmt: skip
     return Table("probes", columns, rows, lead_labels=["probe", "dataset"])
 
 

@@ -279,6 +279,7 @@ def load_model(
     )
 
     import genobench_hf.models  # noqa: F401  (registers genobench's own architectures with the Auto classes)
+    from genobench_hf.models.remote_code import is_native
 
     if dtype not in ("auto", *_DTYPES):
         raise ConfigError(f"dtype must be auto, float32, bfloat16 or float16, not {dtype!r}")
@@ -294,8 +295,8 @@ def load_model(
             raise ModelError(f"{path}: no weights (*.safetensors or pytorch_model.bin) beside config.json")
         use_safetensors = True if any(path.glob("*.safetensors")) else None
         local_config = json.loads((path / "config.json").read_text())
-        if local_config.get("auto_map") and not trust_remote_code:
-            raise ModelError(_REMOTE_CODE.format(spec=path))
+        if local_config.get("auto_map") and not trust_remote_code and not is_native(local_config):
+            raise ModelError(_REMOTE_CODE.format(spec=path))  # genobench's own folders load natively
         from genobench_hf.registry import prepare_architecture
 
         prepare_architecture(local_config.get("model_type"))  # e.g. GPN's ConvNet, registered by its package
@@ -303,7 +304,7 @@ def load_model(
         config = AutoConfig.from_pretrained(spec_s, trust_remote_code=trust_remote_code, revision=revision)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the config of {spec_s!r}: {exc}") from exc
-    if getattr(config, "auto_map", None) and not trust_remote_code:
+    if getattr(config, "auto_map", None) and not trust_remote_code and not is_native(config.to_dict()):
         raise ModelError(_REMOTE_CODE.format(spec=spec_s))
     kind: ModelKind = detect_model_kind(config) if model_kind == "auto" else model_kind
     autos = {"masked": AutoModelForMaskedLM, "causal": AutoModelForCausalLM, "seq2seq": AutoModelForSeq2SeqLM}

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from genobench_hf.metrics import nucleotide_metrics
+from genobench_hf.metrics import nucleotide_metrics, site_scores
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, SiteScores
 from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
-from genobench_hf.tasks.sampling import Window, sample_dense_windows, sample_sites
+from genobench_hf.tasks.sampling import Window, sample_dense_windows, sample_sites, stable_seed
 
 #: the few numbers of a baseline that a report shows beside the model
 BASELINE_KEYS = ("n_scored", "accuracy", "bits_per_nt", "gain_over_chance_bits", "ece")
@@ -45,6 +45,14 @@ def site_metrics(
     return out
 
 
+def gain_draws(bits: np.ndarray, n_draws: int, seed: int) -> list[float]:
+    """Bootstrap draws of the mean gain over chance (2 - bits) over sites: ``n_draws`` resamples whose
+    indices depend only on ``seed`` and the number of sites, so every model scored on the same sites
+    gets the same resamples (paired draws: what gaps and ratios between rows are bootstrapped on)."""
+    idx = np.random.default_rng(seed).integers(0, len(bits), size=(n_draws, len(bits)))
+    return [round(float(v), 6) for v in 2.0 - np.asarray(bits, dtype=np.float64)[idx].mean(axis=1)]
+
+
 class SiteTask(Task):
     """Shared body of the single-nucleotide tasks: sample, score (model + baselines), summarise."""
 
@@ -64,9 +72,12 @@ class SiteTask(Task):
         return self.score_split(scorer, dataset, context, context.config.task.split)
 
     def score_split(
-        self, scorer: Scorer, dataset: str, context: Any, split: str, *, with_baselines: bool = True
-    ) -> dict[str, Any]:
-        """Metrics of ``scorer`` on sites sampled from one split (other tasks reuse this, e.g. rare species)."""
+        self, scorer: Scorer, dataset: str, context: Any, split: str, *, with_baselines: bool = True,
+        draws: int = 0, record: bool = True,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Metrics of ``scorer`` on sites sampled from one split (other tasks reuse this, e.g. rare species);
+        ``draws`` > 0 adds ``gain_draws`` (:func:`gain_draws`, seeded by dataset and split); ``record``
+        logs the model's per-site records (genobench_hf.site_records) when the context keeps them."""
         protocol = str(self.metadata.protocol)
         reason = scorer.skip_reason(protocol)  # type: ignore[arg-type]
         if reason:
@@ -80,7 +91,15 @@ class SiteTask(Task):
             return skipped(f"no scorable windows of {cfg.window} nt in {dataset}/{split}")
         key = f"{self.metadata.name}.{split}"
         scores = context.score(key, dataset, windows, protocol, scorer)
+        log = getattr(context, "record_sites", None)
+        if record and log is not None:
+            log(self.metadata.name, dataset, split, windows, scores, rows)
         out = site_metrics(windows, scores, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
+        if draws:
+            probs = np.concatenate([s.probs for s in scores], axis=0)
+            targets = np.array([t for w in windows for t in w.targets], dtype=np.int64)
+            bits = site_scores(probs, targets)["bits"]
+            out["gain_draws"] = gain_draws(bits, draws, stable_seed(cfg.seed, "gain_draws", dataset, split))
         out["split"] = split
         out["window"] = cfg.window
         out["baselines"] = {"chance": {"accuracy": 0.25, "bits_per_nt": 2.0, "gain_over_chance_bits": 0.0}}

@@ -1,16 +1,24 @@
-"""Neuron importance by deletion: how much does imputation suffer when one neuron (or the top k) is ablated?
+"""Neuron importance by deletion: how much does imputation suffer when one neuron (or a group) is ablated?
 
-Per dataset: a fixed seeded sample of ``importance_sites`` single-site ``imputation`` windows (default 128,
-the same sampler as the imputation task, so the same kind of sites); one layer of
+Per dataset: a seeded sample of ``2 * importance_sites`` single-site ``imputation`` windows (the same
+sampler as the imputation task), split into a **ranking** half and a **held-out** half. One layer of
 :func:`~genobench_hf.representations.module_layers` (``importance_layer``: a name or index; default the
-middle one); its channels ablated one at a time (``importance_mode`` zero or mean, see
-:mod:`genobench_hf.ablation`), at most ``importance_max_neurons`` of them (default 256, a seeded subset
-beyond that), then the most important first in groups of ``importance_fractions`` of the evaluated
-neurons. Each condition re-scores the same sites by calling the scorer directly (``scorer.score``), never
-through ``context.score``, whose cache does not know about the hooks. Importance = increase in bits/nt;
-summaries (Gini, neurons carrying half the effect) come from :mod:`genobench_hf.metrics.probes`.
+middle one); its channels are ablated one at a time (``importance_mode`` zero or mean, see
+:mod:`genobench_hf.ablation`) on the ranking sites, at most ``importance_max_neurons`` of them (a seeded
+subset beyond that). Why the rest:
 
-Cost = (1 + neurons + fractions) scorings of the sample: ~42 passes of 128 windows for a 32-channel model.
+* the curve (most important first, in groups of ``importance_fractions``) is scored on the held-out sites,
+  so a ranking is not judged on the sites that produced it (``curve_ranking_sites`` shows the optimistic
+  in-sample curve beside it);
+* a random-subset curve (``importance_random_draws`` draws per fraction, held-out sites) is the baseline a
+  real ranking must beat;
+* per-neuron effects are noisy: ``split_half`` gives the correlation of effects measured on two halves of
+  the ranking sites (and its Spearman-Brown reliability), and ``null`` the Gini and half-effect count that
+  measurement noise of that size alone produces (noise sd from the halves' differences).
+
+Each condition re-scores the sites by calling the scorer directly (``scorer.score``), never through
+``context.score``, whose cache does not know about the hooks. Importance = increase in bits/nt.
+Cost = (2 + neurons + fractions * (1 + random draws)) scorings of ``importance_sites`` windows.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import numpy as np
 from genobench_hf.ablation import MODES, channel_means, group_effects, n_channels, single_effects
 from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.metrics import site_scores
-from genobench_hf.metrics.probes import importance_summary
+from genobench_hf.metrics.probes import importance_null, importance_summary, split_half_reliability
 from genobench_hf.representations import module_layers, select_layers
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, ScoreRequest
@@ -36,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "importance_mode": "zero",
     "importance_max_neurons": 256,
     "importance_fractions": (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+    "importance_random_draws": 5,
 }
 
 
@@ -55,16 +64,41 @@ def settings(context: Any) -> dict[str, Any]:
     return out
 
 
-def measure_fn(scorer: Scorer, requests: list[ScoreRequest], batch_size: int) -> Any:
-    """A closure scoring ``requests`` afresh: accuracy and bits/nt (metrics' ``site_scores``)."""
+def measure_fn(
+    scorer: Scorer, requests: list[ScoreRequest], batch_size: int, record: list[np.ndarray] | None = None
+) -> Any:
+    """A closure scoring ``requests`` afresh: accuracy and bits/nt (metrics' ``site_scores``); with
+    ``record``, each call also appends its per-site bits there (for split-half estimates)."""
     targets = np.concatenate([r.targets for r in requests]).astype(np.int64)
 
     def measure() -> dict[str, float]:
         probs = np.concatenate([s.probs for s in scorer.score(requests, batch_size)])
         scores = site_scores(probs, targets)
+        if record is not None:
+            record.append(scores["bits"])
         return {"accuracy": float(scores["correct"].mean()), "bits_per_nt": float(scores["bits"].mean())}
 
     return measure
+
+
+def random_curve(
+    loaded: Any, layer: Any, channels: list[int], fractions: Any, measure: Any, baseline: dict[str, Any], *,
+    draws: int, seed: int, mode: str, means: Any,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Bits lost when ``ceil(f * n)`` random channels are ablated, ``draws`` seeded draws per fraction."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in fractions:
+        k = min(len(channels), int(np.ceil(float(f) * len(channels) - 1e-9)))
+        deltas = []
+        for _ in range(draws if 0 < k < len(channels) else 1):
+            pick = rng.choice(channels, size=k, replace=False).tolist() if k else []
+            curve = group_effects(loaded.model, layer, pick, [1.0], measure, mode=mode, means=means)
+            deltas.append(curve[0]["bits_per_nt"] - baseline["bits_per_nt"])
+        d = np.array(deltas)
+        out.append({"fraction": float(f), "n_ablated": k, "draws": len(deltas), "delta_bits_mean": float(d.mean()),
+                    "delta_bits_min": float(d.min()), "delta_bits_max": float(d.max())})  # fmt: skip
+    return out
 
 
 @register_task
@@ -92,7 +126,7 @@ class NeuronImportance(Task):
         cfg = context.config
         rows = context.rows(dataset, cfg.task.split)
         windows = sample_sites(
-            rows, n_sites=int(opts["importance_sites"]), window=cfg.task.window, seed=cfg.task.seed,
+            rows, n_sites=2 * int(opts["importance_sites"]), window=cfg.task.window, seed=cfg.task.seed,
             dataset=dataset, reads=is_reads(dataset), protocol=PROTOCOL,
         )  # fmt: skip
         if not windows:
@@ -104,8 +138,17 @@ class NeuronImportance(Task):
             return skipped(f"no accessible layers: {exc}")
         wanted = opts["importance_layer"]
         layer = layers[len(layers) // 2] if wanted is None else select_layers(layers, [wanted])[0]
-        requests = [ScoreRequest(w.window, w.sites, PROTOCOL, w.targets) for w in windows]  # type: ignore[arg-type]
-        measure = measure_fn(scorer, requests, cfg.batch_size)
+        order = np.random.default_rng(stable_seed(cfg.task.seed, "importance_halves", dataset)).permutation(
+            len(windows)
+        )
+        rank_w = [windows[i] for i in sorted(order[: len(windows) // 2])]
+        held_w = [windows[i] for i in sorted(order[len(windows) // 2 :])]
+        if not rank_w or not held_w:
+            return skipped(f"neuron importance needs >= 2 scorable windows in {dataset}/{cfg.task.split}")
+        as_requests = lambda ws: [ScoreRequest(w.window, w.sites, PROTOCOL, w.targets) for w in ws]  # type: ignore[arg-type]  # noqa: E731
+        site_bits: list[np.ndarray] = []  # per-site bits of each ranking-site measurement, in call order
+        measure = measure_fn(scorer, as_requests(rank_w), cfg.batch_size, record=site_bits)
+        measure_held = measure_fn(scorer, as_requests(held_w), cfg.batch_size)
         width = n_channels(loaded, layer, kind)
         channels = list(range(width))
         cap = int(opts["importance_max_neurons"])
@@ -113,8 +156,8 @@ class NeuronImportance(Task):
             rng = np.random.default_rng(stable_seed(cfg.task.seed, "importance_neurons", dataset))
             channels = sorted(rng.choice(width, size=cap, replace=False).tolist())
         mode = opts["importance_mode"]
-        means = channel_means(loaded, layer, [w.window for w in windows], batch_size=cfg.batch_size, kind=kind) if mode == "mean" else None  # fmt: skip
-        baseline = measure()
+        means = channel_means(loaded, layer, [w.window for w in rank_w], batch_size=cfg.batch_size, kind=kind) if mode == "mean" else None  # fmt: skip
+        baseline, baseline_held = measure(), measure_held()
         bar = _bar(len(channels), f"neuron_importance {dataset}", bool(getattr(cfg, "show_progress", False)))
         try:
             single = single_effects(loaded.model, layer, channels, measure, mode=mode, means=means,
@@ -123,8 +166,23 @@ class NeuronImportance(Task):
             if bar is not None:
                 bar.close()
         summary = importance_summary(baseline, single, channels)
-        curve = group_effects(loaded.model, layer, summary["ranking"], opts["importance_fractions"], measure,
-                              mode=mode, means=means)  # fmt: skip
+        halves = np.arange(len(site_bits[0])) % 2 == 0
+        effects = np.array(site_bits[1 : 1 + len(channels)]) - site_bits[0]  # (neurons, sites)
+        first, second = effects[:, halves].mean(axis=1), effects[:, ~halves].mean(axis=1)
+        noise_sd = float(np.std(first - second) / 2) if len(channels) > 1 else 0.0
+        fractions = opts["importance_fractions"]
+        curve = group_effects(loaded.model, layer, summary["ranking"], fractions, measure_held, mode=mode,
+                              means=means)  # fmt: skip
+        in_sample = group_effects(loaded.model, layer, summary["ranking"], fractions, measure, mode=mode,
+                                  means=means)  # fmt: skip
+        rand = random_curve(loaded, layer, channels, fractions, measure_held, baseline_held,
+                            draws=int(opts["importance_random_draws"]), mode=mode, means=means,
+                            seed=stable_seed(cfg.task.seed, "importance_random", dataset))  # fmt: skip
+        reliability = (
+            split_half_reliability(first, second)
+            if len(channels) >= 3
+            else {"r": None, "spearman_brown": None}
+        )
         return {
             "layer": layer.name,
             "layer_index": layer.index,
@@ -132,15 +190,24 @@ class NeuronImportance(Task):
             "n_neurons": width,
             "n_evaluated": len(channels),
             "ablation": mode,
-            "n_sites": len(requests),
+            "n_sites": len(rank_w),
+            "n_sites_held_out": len(held_w),
             "window": cfg.task.window,
             "baseline": baseline,
+            "baseline_held_out": baseline_held,
             "per_neuron": summary["per_neuron"],
             "ranking": summary["ranking"],
             "half_effect_neurons": summary["half_effect_neurons"],
             "gini": summary["gini"],
             "total_delta_bits": summary["total_delta_bits"],
+            "split_half": reliability,
+            "null": importance_null(
+                noise_sd, len(channels), seed=stable_seed(cfg.task.seed, "importance_null")
+            ),
             "curve": curve,
+            "curve_sites": "held-out (not the sites that ranked the neurons)",
+            "curve_ranking_sites": in_sample,
+            "random_curve": rand,
             "split": cfg.task.split,
         }
 

@@ -20,11 +20,13 @@ from genobench_hf.scoring.base import Scorer
 from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, register_task
 from genobench_hf.tasks.imputation import BASELINE_KEYS, Imputation
 
-CELL_KEYS = ("n_scored", "accuracy", "bits_per_nt", "gain_over_chance_bits")
+CELL_KEYS = ("n_scored", "accuracy", "bits_per_nt", "gain_over_chance_bits", "ci", "gain_draws")
+#: bootstrap draws kept per cell: enough for 95% intervals of gaps and ratios, small in the JSON
+N_DRAWS = 200
 
 
 def _cell(metrics: dict[str, Any]) -> dict[str, Any]:
-    return metrics if "skipped" in metrics else {k: metrics[k] for k in CELL_KEYS}
+    return metrics if "skipped" in metrics else {k: metrics[k] for k in CELL_KEYS if k in metrics}
 
 
 def in_domain_map(trains: list[str], tests: list[str]) -> dict[str, list[str] | None]:
@@ -32,6 +34,7 @@ def in_domain_map(trains: list[str], tests: list[str]) -> dict[str, list[str] | 
     out: dict[str, list[str] | None] = {}
     for train in trains:
         kingdoms = set(train.split("+"))  # registry models trained on several kingdoms: "EUK+PRO"
+        # a known kingdom whose own datasets were not evaluated gets [] (known training, no in-domain cell)
         out[train] = [d for d in tests if d.split("_")[0] in kingdoms] if kingdoms <= set(KINGDOMS) else None
     return out
 
@@ -39,14 +42,17 @@ def in_domain_map(trains: list[str], tests: list[str]) -> dict[str, list[str] | 
 def matrix_summary(per_dataset: dict[str, Any]) -> dict[str, Any]:
     """``transfer_summary`` of ``results["transfer"]`` (skipped cells left out)."""
     matrix: dict[str, dict[str, float]] = {}
+    draws: dict[str, dict[str, Any]] = {}
     for test, entry in per_dataset.items():
         for train, cell in entry.get("by_train", {}).items():
             if "bits_per_nt" in cell:
                 matrix.setdefault(train, {})[test] = cell["bits_per_nt"]
+                if cell.get("gain_draws") is not None:
+                    draws.setdefault(train, {})[test] = cell["gain_draws"]
     if not matrix:
         return {"skipped": "no transfer cell was scored"}
     tests = sorted({t for row in matrix.values() for t in row})
-    return transfer_summary(matrix, in_domain=in_domain_map(sorted(matrix), tests))
+    return transfer_summary(matrix, in_domain=in_domain_map(sorted(matrix), tests), draws=draws or None)
 
 
 def merge_transfer_rows(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,8 +82,9 @@ class Transfer(Task):
         rows: dict[str, Any] = {}
         for train, row_scorer in context.models.transfer_rows(dataset).items():
             rows[train] = _cell(
-                Imputation().score_split(row_scorer, dataset, context, split, with_baselines=False)
-            )
+                Imputation().score_split(row_scorer, dataset, context, split, with_baselines=False,
+                                         draws=N_DRAWS, record=False)
+            )  # fmt: skip
             rows[train]["model"] = row_scorer.name
         return {"split": split, "by_train": rows}
 
@@ -100,12 +107,13 @@ class RareSpecies(Task):
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
         task = Imputation()
-        common = task.score_split(scorer, dataset, context, "test")
-        rare = task.score_split(scorer, dataset, context, "rare")
+        common = task.score_split(scorer, dataset, context, "test", draws=N_DRAWS, record=False)
+        rare = task.score_split(scorer, dataset, context, "rare", draws=N_DRAWS, record=False)
         for name, part in (("test", common), ("rare", rare)):
             if "skipped" in part:
                 return skipped(f"{name} split: {part['skipped']}")
-        gap = rare_gap(common["bits_per_nt"], rare["bits_per_nt"])
+        gap = rare_gap(common["bits_per_nt"], rare["bits_per_nt"], common_draws=common.get("gain_draws"),
+                       rare_draws=rare.get("gain_draws"))  # fmt: skip
         out: dict[str, Any] = {
             "common": {k: common[k] for k in BASELINE_KEYS},
             "rare": {k: rare[k] for k in BASELINE_KEYS},

@@ -39,13 +39,19 @@ Validation bits/nt are measured on a fixed seeded sample of {val_windows} window
 
 ## Usage
 
+Without genobench installed, the model code shipped in this folder (`modeling_genobench.py` and its
+siblings, named in `config.json`'s `auto_map`) is used, as for custom models on the Hub:
+
 ```python
-import genobench_hf.models  # registers the genobench architectures with the Auto classes
 from transformers import {auto}, AutoTokenizer
 
-model = {auto}.from_pretrained("path/to/this/folder")
-tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")
+model = {auto}.from_pretrained("path/to/this/folder", trust_remote_code=True)
+tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder", trust_remote_code=True)
 ```
+
+With genobench installed, `import genobench_hf.models` registers the same classes natively and no code
+from the folder runs (`trust_remote_code` is then not needed). The model gives logits (`model(input_ids)`);
+`pipeline(...)` and `generate()` are not supported by this card's claims (not tested).
 
 Input is uppercase A/C/G/T/N; other IUPAC codes should be mapped to N. Score it with
 `genobench evaluate --model path/to/this/folder`.{stateful_note}

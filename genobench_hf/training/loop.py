@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from genobench_hf.errors import ConfigError
 from genobench_hf.models import build_model, dna_char_tokenizer, token_nll
+from genobench_hf.models.remote_code import write_remote_code
 from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.threads import configure_threads
 from genobench_hf.training.card import write_model_card
@@ -340,6 +341,7 @@ def train(config: TrainConfig) -> TrainResult:
     if accelerator.is_main_process:
         config.out.mkdir(parents=True, exist_ok=True)
         accelerator.unwrap_model(model).save_pretrained(config.out)
+        write_remote_code(config.out, accelerator.unwrap_model(model))  # loadable with trust_remote_code
         dna_char_tokenizer(causal).save_pretrained(config.out)
         write_json_atomic(config.out / "training_metrics.json", metrics)
         write_model_card(config.out, config, metrics)

@@ -1,0 +1,119 @@
+"""Per-site records: one Parquet row per scored site, beside the results JSON (like lm-eval's
+``--log_samples``), so that models can be compared site by site and results re-analysed without
+re-scoring.
+
+Why a site key and not a row number: every model is scored on exactly the same sites (sampling is
+seeded by dataset, genome and protocol, never by the model), so the key columns (``KEY``) identify a
+site across results files; ``genobench compare`` joins on them. They never depend on the model. The
+value columns are the model's: p(A, C, G, T), the mass it put outside ACGT, and the scoring path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genobench_hf.errors import InputError
+
+#: columns that identify a site, identical for every model given the same data, protocol and seed
+KEY = (
+    "task", "dataset", "split", "genome_id", "contig_id", "chunk_index", "row", "window_start",
+    "window_length", "site", "position", "frame_offset",
+)  # fmt: skip
+VALUES = ("true_base", "p_A", "p_C", "p_G", "p_T", "mass_outside", "path", "approximate")
+SUFFIX = ".sites.parquet"
+
+
+def records_path(results_path: str | Path) -> Path:
+    """``results/x.json`` -> ``results/x.sites.parquet``."""
+    p = Path(results_path)
+    return p.with_name(p.stem + SUFFIX)
+
+
+class SiteLog:
+    """Collects the per-site records of one run (tasks call :meth:`add` after scoring)."""
+
+    def __init__(self) -> None:
+        self._parts: list[dict[str, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(p["site"]) for p in self._parts)
+
+    def add(
+        self, task: str, dataset: str, split: str, windows: Sequence[Any], scores: Sequence[Any],
+        rows: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:  # fmt: skip
+        """Record the sites of ``windows`` (tasks.sampling.Window) scored as ``scores`` (SiteScores)."""
+        n = [len(w.sites) for w in windows]
+        if not n or sum(n) == 0:
+            return
+        rep = lambda values: np.repeat(np.asarray(values, dtype=object), n)  # noqa: E731
+        meta = [rows[w.row] if rows is not None and 0 <= w.row < len(rows) else {} for w in windows]
+        probs = np.concatenate([s.probs for s in scores], axis=0).astype(np.float32)
+        mass = np.concatenate([s.mass_outside for s in scores], axis=0).astype(np.float32)
+        sites = np.array([s for w in windows for s in w.sites], dtype=np.int64)
+        starts = np.repeat(np.array([w.start for w in windows], dtype=np.int64), n)
+        offsets = [getattr(w, "frame_offsets", None) for w in windows]
+        frame = np.array(
+            [(o[j] if o is not None else -1) for o, w in zip(offsets, windows, strict=True) for j in range(len(w.sites))],
+            dtype=np.int64,
+        )  # fmt: skip
+        self._parts.append({
+            "task": rep([task] * len(windows)), "dataset": rep([dataset] * len(windows)),
+            "split": rep([split] * len(windows)), "genome_id": rep([w.genome_id for w in windows]),
+            "contig_id": rep([str(m.get("contig_id", "")) for m in meta]),
+            "chunk_index": np.repeat(np.array([int(m.get("chunk_index") or 0) for m in meta], dtype=np.int64), n),
+            "row": np.repeat(np.array([w.row for w in windows], dtype=np.int64), n), "window_start": starts,
+            "window_length": np.repeat(np.array([len(w.window) for w in windows], dtype=np.int64), n),
+            "site": sites, "position": starts + sites, "frame_offset": frame,
+            "true_base": np.array(["ACGT"[t] for w in windows for t in w.targets], dtype=object),
+            "p_A": probs[:, 0], "p_C": probs[:, 1], "p_G": probs[:, 2], "p_T": probs[:, 3],
+            "mass_outside": mass, "path": rep([s.path for s in scores]),
+            "approximate": np.repeat(np.array([bool(s.approximate) for s in scores]), n),
+        })  # fmt: skip
+
+    def write(self, path: str | Path) -> dict[str, Any]:
+        """Write the records atomically; returns the reference the results JSON keeps."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        cols = {c: np.concatenate([p[c] for p in self._parts]) for c in (*KEY, *VALUES)}
+        table = pa.table({c: pa.array(v.tolist() if v.dtype == object else v) for c, v in cols.items()})
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return {"file": path.name, "sha256": sha256(path), "rows": table.num_rows, "key": list(KEY)}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_records(results_path: str | Path, reference: Mapping[str, Any]) -> Any:
+    """The records a results file references, checksum-verified, as a pyarrow Table."""
+    import pyarrow.parquet as pq
+
+    path = Path(results_path).parent / str(reference["file"])
+    if not path.is_file():
+        raise InputError(f"the per-site records named by {results_path} are missing", path=path)
+    if sha256(path) != reference.get("sha256"):
+        raise InputError(
+            f"{path}: checksum differs from the one in {results_path} (changed or truncated)", path=path
+        )
+    return pq.read_table(path)
