@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.outputs import writes_output
+
 
 def _json_dict(text: str) -> dict[str, Any]:
     try:
@@ -68,6 +70,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@writes_output("out")
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.training import TrainConfig, train
 

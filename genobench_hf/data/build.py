@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,10 +50,14 @@ from genobench_hf.data.splits import (
 )
 from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus, load_strains
 from genobench_hf.errors import ConfigError
+from genobench_hf.outputs import check_replaceable, make_staging, remove_stale_staging, write_manifest
 
 ALL = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
 __all__ = ["ALL", "COLUMN_DOCS", "DESCRIPTIONS", "BuildSummary", "DatasetSummary", "build_all"]
 _BATCH_ROWS = {"contigs": 256, "reads": 8192}  # rows per staged record batch (and per shard write)
+STAGING_PREFIX = ".genobench-build-"
+#: the only files a dataset folder written before manifests (outputs.MANIFEST) holds
+LEGACY_DATASET_FILES = ("README.md", "data/*.parquet")
 
 
 @dataclass
@@ -197,11 +200,14 @@ def build_all(
     max_shard_bytes: int = hub.MAX_SHARD_BYTES,
     conservation: bool = True,
     conservation_cache: Path | None = None,
+    force: bool = False,
 ) -> BuildSummary:
     """Build ``names`` into ``out_dir/<NAME>/`` (replacing existing ones only once all succeeded).
 
     ``conservation=False`` leaves the conservation columns empty (no strain alignment);
     ``conservation_cache`` overrides the track cache folder (default ``$GENOBENCH_CACHE/conservation``).
+    An existing ``out_dir/<NAME>`` that holds files genobench did not write is refused unless ``force``;
+    staging folders of killed builds are removed first.
     """
     started = time.perf_counter()
     unknown = sorted(set(names) - set(ALL))
@@ -211,6 +217,10 @@ def build_all(
         raise ConfigError("--reads-per-genome >= 0, --read-length >= 1, --chunk-size >= 1, --num-proc >= 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:  # before any work: never delete what the user put there
+        check_replaceable(out_dir / name, force=force, legacy=LEGACY_DATASET_FILES)
+    stale, notes = remove_stale_staging(out_dir, STAGING_PREFIX)
+    notes += [f"removed {p}, the staging folder of a build that was killed" for p in stale]
     folder, taxonomy, source_text = resolve_source(source, taxonomy, manifest, out_dir)
     kingdoms = sorted({n.split("_")[0] for n in names})
     entries = [e for e in load_corpus(folder, taxonomy) if e.kingdom in kingdoms]
@@ -220,7 +230,7 @@ def build_all(
             f"no genomes of kingdom(s) {', '.join(missing)} in {folder}; drop them from the names"
         )
     strains = tuple(load_strains(folder, taxonomy)) if conservation and set(names) & set(kingdoms) else ()
-    staging = Path(tempfile.mkdtemp(prefix=".genobench-build-", dir=out_dir))
+    staging = make_staging(out_dir, STAGING_PREFIX)
     try:
         per_genome = staging / "genomes"
         per_genome.mkdir()
@@ -287,6 +297,8 @@ def build_all(
                     max_bytes=max_shard_bytes,
                 )
             )
+        for summary in summaries:  # a user file may have appeared during the build
+            check_replaceable(out_dir / summary.name, force=force, legacy=LEGACY_DATASET_FILES)
         for summary in summaries:  # all complete: move into place
             final = out_dir / summary.name
             if final.exists():
@@ -296,7 +308,7 @@ def build_all(
             summary.path = final
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    warnings = [w for st in stats.values() for w in st.warnings] + report.warnings
+    warnings = notes + [w for st in stats.values() for w in st.warnings] + report.warnings
     tracks = {gid: st.conservation for gid, st in sorted(stats.items()) if st.conservation is not None}
     return BuildSummary(
         out_dir,
@@ -377,6 +389,7 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
             },
         ),
     )
+    write_manifest(folder, __version__)  # what may be replaced by the next build (and nothing else)
     return DatasetSummary(
         name,
         folder,
