@@ -224,11 +224,7 @@ def build_all(
     folder, taxonomy, source_text = resolve_source(source, taxonomy, manifest, out_dir)
     kingdoms = sorted({n.split("_")[0] for n in names})
     entries = [e for e in load_corpus(folder, taxonomy) if e.kingdom in kingdoms]
-    missing = [k for k in kingdoms if not any(e.kingdom == k for e in entries)]
-    if missing:
-        raise ConfigError(
-            f"no genomes of kingdom(s) {', '.join(missing)} in {folder}; drop them from the names"
-        )
+    _check_kingdoms(entries, kingdoms, folder)
     strains = tuple(load_strains(folder, taxonomy)) if conservation and set(names) & set(kingdoms) else ()
     staging = make_staging(out_dir, STAGING_PREFIX)
     try:
@@ -264,6 +260,8 @@ def build_all(
                 sketches[gid], stats[gid] = Sketch(hashes=hashes), st
                 bar.update()
         bar.close()
+        entries = _without_empty_genomes(entries, stats, notes)
+        _check_kingdoms(entries, kingdoms, folder)
         bases = {gid: st.bases for gid, st in stats.items()}
         report = assign_splits(
             entries, bases, sketches, threshold=threshold, rare_rank=rare_rank, rare_max=rare_max
@@ -322,6 +320,29 @@ def build_all(
         tracks,
         sum(t["seconds"] for t in tracks.values()),
     )
+
+
+def _check_kingdoms(entries: Sequence[GenomeEntry], kingdoms: Sequence[str], folder: Path) -> None:
+    missing = [k for k in kingdoms if not any(e.kingdom == k for e in entries)]
+    if missing:
+        raise ConfigError(
+            f"no genomes (with A/C/G/T bases) of kingdom(s) {', '.join(missing)} in {folder}; "
+            "drop them from the names"
+        )
+
+
+def _without_empty_genomes(
+    entries: list[GenomeEntry], stats: dict[str, GenomeStats], notes: list[str]
+) -> list[GenomeEntry]:
+    """Leave out genomes without a single A/C/G/T base (all N): nothing to score, and their length would
+    count toward the split sizes. Each one is named in a warning."""
+    kept = []
+    for e in entries:
+        if stats[e.genome_id].acgt:
+            kept.append(e)
+        else:
+            notes.append(f"{e.file}: no A/C/G/T base (all N or other IUPAC codes); left out of the datasets")
+    return kept
 
 
 def _write_dataset(name, staging, per_genome, entries, stats, report, context, *, max_rows, max_bytes):
