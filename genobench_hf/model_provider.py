@@ -107,7 +107,10 @@ class ModelProvider:
 
         train = [model_alphabet(r["sequence"]) for r in self.store.rows(kingdom, "train")]
         if not train:
-            raise ConfigError(f"dataset {kingdom} has no train split to fit the Markov baseline on")
+            raise ConfigError(
+                f"dataset {kingdom} has no train split to fit the Markov baseline on (an evaluation-only "
+                "build?); score a model trained elsewhere with --baseline none"
+            )
         data_fp = self.store.fingerprint(kingdom)
         chosen = order
         selection: dict[int, float] | None = None

@@ -153,6 +153,12 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip the strain alignment: conservation columns stay empty (default: aligned, cached)",
     )
     parser.add_argument(
+        "--evaluation-only",
+        action="store_true",
+        help="put every genome in test (no train/validation): for a few genomes to score models on, "
+        "e.g. a kingdom with fewer than 3 genera; the split report and cards say so",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace OUT/<NAME> even if it holds files genobench did not write (they are deleted)",
@@ -179,6 +185,7 @@ def run_build(args: argparse.Namespace) -> BuildSummary:
         progress=not args.quiet and sys.stderr.isatty(),
         conservation=not args.no_conservation,
         force=args.force,
+        evaluation_only=args.evaluation_only,
     )
 
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from genobench_hf import __version__
 from genobench_hf.data import hub
 from genobench_hf.data.card_info import COLUMN_DOCS, DESCRIPTIONS, conservation_context
-from genobench_hf.data.conservation import DEFAULT_PRESET
+from genobench_hf.data.conservation import DEFAULT_PRESET, strains_for
 from genobench_hf.data.conservation_cache import cached_genome_conservation
 from genobench_hf.data.rows import (
     CONTIG_SCHEMA,
@@ -201,13 +201,14 @@ def build_all(
     conservation: bool = True,
     conservation_cache: Path | None = None,
     force: bool = False,
+    evaluation_only: bool = False,
 ) -> BuildSummary:
     """Build ``names`` into ``out_dir/<NAME>/`` (replacing existing ones only once all succeeded).
 
     ``conservation=False`` leaves the conservation columns empty (no strain alignment);
     ``conservation_cache`` overrides the track cache folder (default ``$GENOBENCH_CACHE/conservation``).
     An existing ``out_dir/<NAME>`` that holds files genobench did not write is refused unless ``force``;
-    staging folders of killed builds are removed first.
+    staging folders of killed builds are removed first. ``evaluation_only`` puts every genome in ``test``.
     """
     started = time.perf_counter()
     unknown = sorted(set(names) - set(ALL))
@@ -225,7 +226,8 @@ def build_all(
     kingdoms = sorted({n.split("_")[0] for n in names})
     entries = [e for e in load_corpus(folder, taxonomy) if e.kingdom in kingdoms]
     _check_kingdoms(entries, kingdoms, folder)
-    strains = tuple(load_strains(folder, taxonomy)) if conservation and set(names) & set(kingdoms) else ()
+    all_strains = load_strains(folder, taxonomy)
+    strains = tuple(all_strains) if conservation and set(names) & set(kingdoms) else ()
     staging = make_staging(out_dir, STAGING_PREFIX)
     try:
         per_genome = staging / "genomes"
@@ -264,7 +266,15 @@ def build_all(
         _check_kingdoms(entries, kingdoms, folder)
         bases = {gid: st.bases for gid, st in stats.items()}
         report = assign_splits(
-            entries, bases, sketches, threshold=threshold, rare_rank=rare_rank, rare_max=rare_max
+            entries,
+            bases,
+            sketches,
+            threshold=threshold,
+            rare_rank=rare_rank,
+            rare_max=rare_max,
+            # with or without --no-conservation, so that the splits do not depend on it
+            held_out={e.genome_id for e in entries if strains_for(e, all_strains)},
+            evaluation_only=evaluation_only,
         )
         context = {
             "version": __version__,
@@ -279,6 +289,7 @@ def build_all(
             "reads_per_genome": reads_per_genome,
             "chunk_size": chunk_size,
             "conservation": conservation,
+            "evaluation_only": evaluation_only,
         }
         summaries = []
         for name in names:
