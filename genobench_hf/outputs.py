@@ -53,10 +53,24 @@ class OutputError(GenobenchError):
 def describe(exc: OSError, target: Path, flag: str) -> str:
     """One line for a write failure: the path that failed, the reason, and what to do."""
     reason = WRITE_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
-    failed = exc.filename or target
+    failed = Path(os.fsdecode(exc.filename)) if exc.filename else target
     code = errno.errorcode.get(exc.errno or 0, "")
-    hint = "free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else f"choose another {flag}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free some space"
+    elif _within(failed, target):
+        hint = f"choose another {flag}"
+    else:  # e.g. a cache folder outside the output
+        hint = "make it writable"
     return f"cannot write {failed} ({reason}{f', {code}' if code else ''}); {hint}"
+
+
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve()) or folder.resolve().is_relative_to(
+            path.resolve()
+        )
+    except OSError:
+        return True
 
 
 @contextmanager
@@ -105,7 +119,8 @@ def writes_output(attr: str, *, kind: str = "dir", flag: str | None = None) -> C
             target = getattr(args, attr)
             if target is not None:
                 (prepare_file if kind == "file" else prepare_dir)(target, shown)
-            with output_errors(target if target is not None else Path("."), shown):
+            folder = Path(target or ".").parent if kind == "file" else Path(target or ".")
+            with output_errors(folder, shown):
                 return func(args)
 
         return wrapper
@@ -119,6 +134,8 @@ def atomic_write_text(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename must not expose an empty file after a crash
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -114,7 +114,7 @@ def test_read_only_output_is_one_line_and_exit_2(command, read_only: Path, capsy
     target = read_only / "out"
     assert main(_commands(target)[command]) == 2
     err = _one_line_error(capsys)
-    assert str(read_only) in err and "cannot write" in err
+    assert str(read_only) in err and "cannot write" in err and "choose another" in err
     assert not target.exists()
 
 
@@ -187,6 +187,18 @@ def test_report_and_evaluate_on_a_full_disk_write_no_file(
         assert "no space left" in _one_line_error(capsys)
     assert not any(p.is_file() for p in report_dir.rglob("*"))  # no half figure, page or summary
     assert not output.exists() and not list(output.parent.glob(".results.json.*"))
+
+
+def test_train_on_a_full_disk_is_one_line(built_corpus, tmp_path: Path, monkeypatch, capsys) -> None:
+    data, _ = built_corpus
+    argv = ["train", "--arch", "cnn", "--dataset", "VIR", "--steps", "1", "--eval-every", "1",
+            "--val-windows", "2", "--batch-size", "2", "--data-dir", str(data), "--out", str(tmp_path / "m"),
+            "--quiet"]  # fmt: skip
+    _full_disk(monkeypatch)
+    assert main(argv) == 2
+    assert "no space left" in _one_line_error(capsys)
+    assert not (tmp_path / "m" / "training_metrics.json").exists()  # `genobench run` will train it again
+    assert not list((tmp_path / "m").rglob("*.tmp"))  # no half-written file left behind
 
 
 def test_atomic_write_keeps_the_old_file_on_a_full_disk(tmp_path: Path, monkeypatch) -> None:
