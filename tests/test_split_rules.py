@@ -8,20 +8,25 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_splits import fake
 
 from genobench_hf import testing as T
 from genobench_hf.cli import main
 from genobench_hf.data.conservation import strains_for
 from genobench_hf.data.splits import assign_splits, verify_splits
-from genobench_hf.data.taxonomy import embedded_corpus_dir, load_corpus, load_strains
+from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus, load_strains
 from genobench_hf.errors import InputError
 
 CORPUS = embedded_corpus_dir()
 
 
+def genus(gid: str, name: str) -> GenomeEntry:
+    """A genome of its own genus (one phylum for all, so none is rare)."""
+    path = Path(f"EUK/{gid}.fna")
+    return GenomeEntry(gid, str(path), path, "EUK", "D", "P", "c", "o", "f", name, f"{name} sp", "-", 1)
+
+
 def test_genomes_with_strains_never_go_to_train() -> None:
-    entries = [fake(f"g{i}", f"Genus{i}", "P") for i in range(5)]
+    entries = [genus(f"g{i}", f"Genus{i}") for i in range(5)]
     bases = {e.genome_id: 10**6 * (5 - i) for i, e in enumerate(entries)}  # g0 is the largest
     assert assign_splits(entries, bases, {}).assignment["g0"] == "train"  # what the greedy rule does
     report = assign_splits(entries, bases, {}, held_out={"g0"})
