@@ -14,7 +14,8 @@ from genobench_hf.cli import main
 from genobench_hf.data.conservation import strains_for
 from genobench_hf.data.splits import assign_splits, verify_splits
 from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus, load_strains
-from genobench_hf.errors import InputError
+from genobench_hf.errors import ConfigError, InputError
+from genobench_hf.tasks import TaskConfig
 
 CORPUS = embedded_corpus_dir()
 
@@ -117,3 +118,10 @@ def test_a_folder_too_small_to_split_builds_for_evaluation_only_and_a_model_scor
     assert main(["evaluate", "--model", str(model), "--data-dir", str(out), "--datasets", "EUK",
                  "--tasks", "imputation", "--limit", "5", "--output", str(results), "--quiet"]) == 2  # fmt: skip
     assert "--baseline none" in capsys.readouterr().err
+
+
+def test_no_task_scores_the_train_split(capsys) -> None:
+    with pytest.raises(ConfigError, match="--split train"):
+        TaskConfig(split="train")
+    assert main(["evaluate", "--model", "markov:2", "--split", "train", "--quiet"]) == 2
+    assert "fitted on it" in capsys.readouterr().err
