@@ -17,6 +17,7 @@ import sys
 
 from genobench_hf.commands.datasets import BUILD_HELP, add_build_arguments, print_summary, run_build
 from genobench_hf.errors import GenobenchError
+from genobench_hf.outputs import writes_output
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,10 +31,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+@writes_output("out")  # the --out checks and one-line write errors of the CLI
+def _build(args: argparse.Namespace) -> None:
+    print_summary(run_build(args))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        print_summary(run_build(args))
+        _build(args)
     except GenobenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

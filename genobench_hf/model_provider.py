@@ -110,7 +110,10 @@ class ModelProvider:
 
         train = [model_alphabet(r["sequence"]) for r in self.store.rows(kingdom, "train")]
         if not train:
-            raise ConfigError(f"dataset {kingdom} has no train split to fit the Markov baseline on")
+            raise ConfigError(
+                f"dataset {kingdom} has no train split to fit the Markov baseline on (an evaluation-only "
+                "build?); score a model trained elsewhere with --baseline none"
+            )
         data_fp = self.store.fingerprint(kingdom)
         cache = MarkovCache(self.cache_dir / "markov")  # content-addressed: reused across evaluations
         selection: dict[int, float] | None = None

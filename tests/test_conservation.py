@@ -266,10 +266,11 @@ class FakeContext:
 
 
 def _synthetic_rows() -> dict[str, list[dict[str, Any]]]:
-    """Two genomes (train, test); 3rd codon positions of the planted CDS are the least conserved."""
+    """Three genomes (train, validation, test); 3rd codon positions of the planted CDS are the least
+    conserved."""
     rng = np.random.default_rng(11)
-    out: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
-    for split, genome, chunks in (("train", "g_train", 2), ("test", "g_test", 1)):
+    out: dict[str, list[dict[str, Any]]] = {"train": [], "validation": [], "test": []}
+    for split, genome, chunks in (("train", "g_train", 1), ("validation", "g_val", 2), ("test", "g_test", 1)):
         for k in range(chunks):
             n, start = 3000, 3000 * k
             seq = "".join(rng.choice(list("ACGTN"), n, p=[0.24, 0.24, 0.24, 0.24, 0.04]))
@@ -285,7 +286,7 @@ def _synthetic_rows() -> dict[str, list[dict[str, Any]]]:
     one = ContigConservation(np.ones(3000, np.uint8), np.ones(3000, np.uint8), ("s1",))  # never 2 strains
     out["rare"] = [{"genome_id": "g_single", "contig_id": "c", "chunk_start": 0, "sequence": "ACGT" * 750,
                     "species": "y", "genetic_code": 11, "cds": []} | encode_for_row(one, 0, 3000)]  # fmt: skip
-    out["validation"] = [{"genome_id": "g_none", "contig_id": "c", "chunk_start": 0, "sequence": "ACGT" * 50,
+    out["validation"] += [{"genome_id": "g_none", "contig_id": "c", "chunk_start": 0, "sequence": "ACGT" * 50,
                           "species": "x", "genetic_code": 11, "cds": []} | encode_for_row(None, 0, 200)]  # fmt: skip
     return out
 
@@ -296,9 +297,7 @@ def test_sites_are_seeded_equal_per_genome_acgt_and_aligned_by_two() -> None:
     again, _ = sample_conserved_sites(rows, n_sites=600, window=32, seed=1, dataset="PRO")
     other, _ = sample_conserved_sites(rows, n_sites=600, window=32, seed=2, dataset="PRO")
     assert windows == again and windows != other
-    assert (
-        sum(w.genome_id == "g_train" for w in windows) == sum(w.genome_id == "g_test" for w in windows) == 300
-    )
+    assert [sum(w.genome_id == g for w in windows) for g in ("g_train", "g_val", "g_test")] == [200] * 3
     for w, c in zip(windows, cons, strict=True):
         aligned, agree = decode_row(rows[w.row])  # type: ignore[misc]
         pos = w.start + w.sites[0]
@@ -310,47 +309,51 @@ def test_sites_are_seeded_equal_per_genome_acgt_and_aligned_by_two() -> None:
 
 def test_task_oracle_scorer_correlates_and_constant_scorer_gives_none() -> None:
     rows = _synthetic_rows()
-    sampled = [r for rs in rows.values() for r in rs if r["conservation_aligned"] is not None]
+    sampled = [
+        r for s, rs in rows.items() if s != "train" for r in rs if r["conservation_aligned"] is not None
+    ]
     windows, cons = sample_conserved_sites(sampled, n_sites=600, window=32, seed=1, dataset="PRO")
     oracle = OracleScorer({w.window: c for w, c in zip(windows, cons, strict=True)})
     ctx = FakeContext(rows, {"markov": UniformMarkov()})
     out = Conservation().run(oracle, "PRO", ctx)
     # monotone in conservation up to float round-off of the renormalised rows (which breaks ties)
     assert out["spearman"] > 0.99 and out["n_sites"] == 600
-    assert set(out["by_genome"]) == {"g_train", "g_test"} and "phyloP" in out["note"]
-    assert set(out["excluded_genomes"]) == {"g_single"}
-    assert out["by_genome"]["g_train"]["in_training"] == "unknown"
+    assert set(out["by_genome"]) == {"g_val", "g_test"} and "phyloP" in out["note"]
+    assert out["genomes_scored"] == {"g_test": "test", "g_val": "validation"}  # never the train genome
+    assert set(out["excluded_genomes"]) == {"g_single"} and "train" in out["splits_not_scored"]
+    assert out["by_genome"]["g_val"]["in_training"] == "unknown"
     assert out["by_genome"]["g_test"]["strains"] == ["s1", "s2", "s3", "s4"]
-    assert set(out["by_species"]) == {"sp_g_train", "sp_g_test"}
+    assert set(out["by_species"]) == {"sp_g_val", "sp_g_test"}
     assert (
-        out["by_genome"]["g_train"]["positions"] == 6000
-        and 0.7 < out["by_genome"]["g_train"]["coverage"] < 0.9
+        out["by_genome"]["g_val"]["positions"] == 6000 and 0.7 < out["by_genome"]["g_val"]["coverage"] < 0.9
     )
     bins = out["accuracy_by_conservation"]
     assert [b["label"] for b in bins] == ["[0, 0.5)", "[0.5, 0.75)", "[0.75, 1)", "[1, 1]"]
     assert sum(b["n"] for b in bins) == 600 and bins[-1]["bits_per_nt"] < bins[0]["bits_per_nt"]
     markov = out["baselines"]["markov"]
     assert markov["spearman"] is None and markov["bits_per_nt"] == pytest.approx(2.0)
-    assert markov["by_genome"]["g_train"]["in_training"] is True
+    assert markov["by_genome"]["g_val"]["in_training"] is False
     assert markov["by_genome"]["g_test"]["in_training"] is False
     codon = out["baselines"]["codon_position"]
-    assert codon["spearman"] > 0.3 and codon["source"] == {"g_train": "cds", "g_test": "cds"}
+    assert codon["spearman"] > 0.3 and codon["source"] == {"g_val": "cds", "g_test": "cds"}
     assert out["baselines"]["chance"]["spearman"] is None
     assert ctx.calls == ["conservation", "conservation@markov"]
     flat = Conservation().run(UniformMarkov(), "PRO", FakeContext(rows, {}))
     assert flat["spearman"] is None and flat["by_genome"]["g_test"]["spearman"] is None
-    assert flat["by_genome"]["g_train"]["in_training"] is True
+    assert set(flat["genomes_scored"]) == {"g_val", "g_test"}  # the Markov chain's own train genome: never
 
 
 def test_task_skips_without_conservation_data_and_on_reads() -> None:
     task, scorer = Conservation(), UniformMarkov()
     rows = _synthetic_rows()
     assert "skipped" in task.run(scorer, "PRO_reads", FakeContext(rows, {}))
-    no_track = {"validation": rows["validation"]}
+    no_track = {"validation": [r for r in rows["validation"] if r["genome_id"] == "g_none"]}
     assert (
-        "no genome of PRO has conservation data"
+        "no genome of PRO outside train has conservation data"
         in task.run(scorer, "PRO", FakeContext(no_track, {}))["skipped"]
     )
+    only_train = {"train": rows["train"]}  # a track in train only: not scored (the model may have seen it)
+    assert "outside train" in task.run(scorer, "PRO", FakeContext(only_train, {}))["skipped"]
 
 
 def test_conservation_correlation_bins_and_nan() -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from genobench_hf.data.build import ALL, BuildSummary, build_all
 from genobench_hf.data.rows import DEFAULT_CHUNK_SIZE, DEFAULT_READ_LENGTH, DEFAULT_READS_PER_GENOME
 from genobench_hf.data.splits import DEFAULT_RARE_MAX, DEFAULT_RARE_RANK, DEFAULT_THRESHOLD, RANKS, SPLITS
+from genobench_hf.outputs import writes_output
 from genobench_hf.threads import available_cpus
 
 BUILD_HELP = """\
@@ -23,7 +24,8 @@ rare) are taxon-disjoint and verified; the split table is printed and written in
 Genomes come from the corpus embedded in the package (default), from --source FOLDER (PRO/, EUK/, VIR/
 subfolders of FASTA/GenBank/GFF3 files) with --taxonomy TABLE.tsv (columns of TAXONOMY.tsv), or from
 --manifest FILE (NCBI assembly accessions, downloaded and cached). Existing OUT/<NAME> folders are replaced
-only when every requested dataset was built.
+only when every requested dataset was built, and only if they hold nothing but what genobench wrote there
+(else the build refuses and names the files; --force replaces them anyway).
 
 Contig rows of genomes whose species has strains in the corpus (strains/) carry per-position
 conservation columns from aligning those strains with minimap2 (~30 s per genome with 4 strains, cached
@@ -152,6 +154,17 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the strain alignment: conservation columns stay empty (default: aligned, cached)",
     )
+    parser.add_argument(
+        "--evaluation-only",
+        action="store_true",
+        help="put every genome in test (no train/validation): for a few genomes to score models on, "
+        "e.g. a kingdom with fewer than 3 genera; the split report and cards say so",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT/<NAME> even if it holds files genobench did not write (they are deleted)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -173,6 +186,8 @@ def run_build(args: argparse.Namespace) -> BuildSummary:
         rare_max=args.rare_max,
         progress=not args.quiet and sys.stderr.isatty(),
         conservation=not args.no_conservation,
+        force=args.force,
+        evaluation_only=args.evaluation_only,
     )
 
 
@@ -193,6 +208,7 @@ def print_summary(summary: BuildSummary, console: Console | None = None) -> None
     console.print(f"built in {summary.seconds:.1f} s ({rate:.1f} Mb/s)")
 
 
+@writes_output("out")
 def _build(args: argparse.Namespace) -> int:
     print_summary(run_build(args))
     return 0

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.outputs import writes_output
 from genobench_hf.tasks.base import DATASET_NAMES
 from genobench_hf.threads import add_threads_argument
 
@@ -60,6 +61,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@writes_output("output", kind="file")
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.runner import EvalConfig, evaluate
     from genobench_hf.summary_table import print_summary

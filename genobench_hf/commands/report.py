@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.outputs import writes_output
+
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -23,6 +25,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@writes_output("out")
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.report import build_report
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.outputs import writes_output
 from genobench_hf.threads import add_threads_argument, available_cpus
 
 SITE_TASKS = (
@@ -64,6 +65,7 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip() and v.strip() != "none"]
 
 
+@writes_output("out")
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.data.build import build_all
     from genobench_hf.report import build_report

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.outputs import writes_output
 from genobench_hf.threads import add_threads_argument
 
 
@@ -71,6 +72,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+@writes_output("out")
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.training import TrainConfig, train
 

@@ -158,14 +158,16 @@ def match_records(
     A single-record FASTA with a single such record binds directly; otherwise names are compared exactly,
     then without version, range suffix (``NC_003070.9:1-2000000``) and case, also through GenBank LOCUS
     and ACCESSION names; a length equal to the annotation's own breaks ties. A record that matches
-    nothing or several FASTA records, or two records matching one, is an InputError.
+    nothing or several FASTA records, or two records matching one, is an InputError, and so is a bound
+    pair whose lengths differ where the annotation states one (``##sequence-region``, LOCUS): an
+    annotation of another genome must not be attached by its position in a one-record file.
     """
     if len(fasta_ids) != len(fasta_lengths):
         raise ValueError("fasta_ids and fasta_lengths differ in length")
     annotated = [seqid for seqid, cds in annotation.records.items() if cds]
-    if len(fasta_ids) == 1 and len(annotated) == 1:
-        return {annotated[0]: fasta_ids[0]}
     length_of = dict(zip(fasta_ids, fasta_lengths, strict=True))
+    if len(fasta_ids) == 1 and len(annotated) == 1:
+        return _checked_lengths(annotation, {annotated[0]: fasta_ids[0]}, length_of)
     exact = {fid.casefold(): fid for fid in fasta_ids}
     by_key: dict[str, set[str]] = {}
     for fid in fasta_ids:
@@ -192,7 +194,23 @@ def match_records(
                 f"two annotated records match FASTA record {hit!r}", path=annotation.path, record=seqid
             )
         result[seqid] = hit
-    return result
+    return _checked_lengths(annotation, result, length_of)
+
+
+def _checked_lengths(
+    annotation: AnnotationFile, mapping: dict[str, str], length_of: dict[str, int]
+) -> dict[str, str]:
+    """``mapping``, once every bound pair agrees in length where the annotation states one."""
+    for seqid, fid in mapping.items():  # the binding must hold, not just the names (or the single record)
+        claimed = annotation.record_lengths.get(seqid)
+        if claimed is not None and claimed != length_of[fid]:
+            raise InputError(
+                f"annotated record is {claimed:,} nt long (its ##sequence-region or LOCUS line) but FASTA "
+                f"record {fid!r} has {length_of[fid]:,} nt: this annotation is of another sequence",
+                path=annotation.path,
+                record=seqid,
+            )
+    return mapping
 
 
 # --------------------------------------------------------------------------- CDS sequence and checks

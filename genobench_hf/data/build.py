@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from tqdm.auto import tqdm
 from genobench_hf import __version__
 from genobench_hf.data import hub
 from genobench_hf.data.card_info import COLUMN_DOCS, DESCRIPTIONS, conservation_context
-from genobench_hf.data.conservation import DEFAULT_PRESET
+from genobench_hf.data.conservation import DEFAULT_PRESET, strains_for
 from genobench_hf.data.conservation_cache import cached_genome_conservation
 from genobench_hf.data.rows import (
     CONTIG_SCHEMA,
@@ -51,10 +50,14 @@ from genobench_hf.data.splits import (
 )
 from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus, load_strains
 from genobench_hf.errors import ConfigError
+from genobench_hf.outputs import check_replaceable, make_staging, remove_stale_staging, write_manifest
 
 ALL = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
 __all__ = ["ALL", "COLUMN_DOCS", "DESCRIPTIONS", "BuildSummary", "DatasetSummary", "build_all"]
 _BATCH_ROWS = {"contigs": 256, "reads": 8192}  # rows per staged record batch (and per shard write)
+STAGING_PREFIX = ".genobench-build-"
+#: the only files a dataset folder written before manifests (outputs.MANIFEST) holds
+LEGACY_DATASET_FILES = ("README.md", "data/*.parquet")
 
 
 @dataclass
@@ -197,11 +200,15 @@ def build_all(
     max_shard_bytes: int = hub.MAX_SHARD_BYTES,
     conservation: bool = True,
     conservation_cache: Path | None = None,
+    force: bool = False,
+    evaluation_only: bool = False,
 ) -> BuildSummary:
     """Build ``names`` into ``out_dir/<NAME>/`` (replacing existing ones only once all succeeded).
 
     ``conservation=False`` leaves the conservation columns empty (no strain alignment);
     ``conservation_cache`` overrides the track cache folder (default ``$GENOBENCH_CACHE/conservation``).
+    An existing ``out_dir/<NAME>`` that holds files genobench did not write is refused unless ``force``;
+    staging folders of killed builds are removed first. ``evaluation_only`` puts every genome in ``test``.
     """
     started = time.perf_counter()
     unknown = sorted(set(names) - set(ALL))
@@ -211,16 +218,17 @@ def build_all(
         raise ConfigError("--reads-per-genome >= 0, --read-length >= 1, --chunk-size >= 1, --num-proc >= 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:  # before any work: never delete what the user put there
+        check_replaceable(out_dir / name, force=force, legacy=LEGACY_DATASET_FILES)
+    stale, notes = remove_stale_staging(out_dir, STAGING_PREFIX)
+    notes += [f"removed {p}, the staging folder of a build that was killed" for p in stale]
     folder, taxonomy, source_text = resolve_source(source, taxonomy, manifest, out_dir)
     kingdoms = sorted({n.split("_")[0] for n in names})
     entries = [e for e in load_corpus(folder, taxonomy) if e.kingdom in kingdoms]
-    missing = [k for k in kingdoms if not any(e.kingdom == k for e in entries)]
-    if missing:
-        raise ConfigError(
-            f"no genomes of kingdom(s) {', '.join(missing)} in {folder}; drop them from the names"
-        )
-    strains = tuple(load_strains(folder, taxonomy)) if conservation and set(names) & set(kingdoms) else ()
-    staging = Path(tempfile.mkdtemp(prefix=".genobench-build-", dir=out_dir))
+    _check_kingdoms(entries, kingdoms, folder)
+    all_strains = load_strains(folder, taxonomy)
+    strains = tuple(all_strains) if conservation and set(names) & set(kingdoms) else ()
+    staging = make_staging(out_dir, STAGING_PREFIX)
     try:
         per_genome = staging / "genomes"
         per_genome.mkdir()
@@ -254,9 +262,19 @@ def build_all(
                 sketches[gid], stats[gid] = Sketch(hashes=hashes), st
                 bar.update()
         bar.close()
+        entries = _without_empty_genomes(entries, stats, notes)
+        _check_kingdoms(entries, kingdoms, folder)
         bases = {gid: st.bases for gid, st in stats.items()}
         report = assign_splits(
-            entries, bases, sketches, threshold=threshold, rare_rank=rare_rank, rare_max=rare_max
+            entries,
+            bases,
+            sketches,
+            threshold=threshold,
+            rare_rank=rare_rank,
+            rare_max=rare_max,
+            # with or without --no-conservation, so that the splits do not depend on it
+            held_out={e.genome_id for e in entries if strains_for(e, all_strains)},
+            evaluation_only=evaluation_only,
         )
         context = {
             "version": __version__,
@@ -271,6 +289,7 @@ def build_all(
             "reads_per_genome": reads_per_genome,
             "chunk_size": chunk_size,
             "conservation": conservation,
+            "evaluation_only": evaluation_only,
         }
         summaries = []
         for name in names:
@@ -287,6 +306,8 @@ def build_all(
                     max_bytes=max_shard_bytes,
                 )
             )
+        for summary in summaries:  # a user file may have appeared during the build
+            check_replaceable(out_dir / summary.name, force=force, legacy=LEGACY_DATASET_FILES)
         for summary in summaries:  # all complete: move into place
             final = out_dir / summary.name
             if final.exists():
@@ -296,7 +317,7 @@ def build_all(
             summary.path = final
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    warnings = [w for st in stats.values() for w in st.warnings] + report.warnings
+    warnings = notes + [w for st in stats.values() for w in st.warnings] + report.warnings
     tracks = {gid: st.conservation for gid, st in sorted(stats.items()) if st.conservation is not None}
     return BuildSummary(
         out_dir,
@@ -310,6 +331,29 @@ def build_all(
         tracks,
         sum(t["seconds"] for t in tracks.values()),
     )
+
+
+def _check_kingdoms(entries: Sequence[GenomeEntry], kingdoms: Sequence[str], folder: Path) -> None:
+    missing = [k for k in kingdoms if not any(e.kingdom == k for e in entries)]
+    if missing:
+        raise ConfigError(
+            f"no genomes (with A/C/G/T bases) of kingdom(s) {', '.join(missing)} in {folder}; "
+            "drop them from the names"
+        )
+
+
+def _without_empty_genomes(
+    entries: list[GenomeEntry], stats: dict[str, GenomeStats], notes: list[str]
+) -> list[GenomeEntry]:
+    """Leave out genomes without a single A/C/G/T base (all N): nothing to score, and their length would
+    count toward the split sizes. Each one is named in a warning."""
+    kept = []
+    for e in entries:
+        if stats[e.genome_id].acgt:
+            kept.append(e)
+        else:
+            notes.append(f"{e.file}: no A/C/G/T base (all N or other IUPAC codes); left out of the datasets")
+    return kept
 
 
 def _write_dataset(name, staging, per_genome, entries, stats, report, context, *, max_rows, max_bytes):
@@ -377,6 +421,7 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
             },
         ),
     )
+    write_manifest(folder, __version__)  # what may be replaced by the next build (and nothing else)
     return DatasetSummary(
         name,
         folder,

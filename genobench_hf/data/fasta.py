@@ -43,6 +43,7 @@ class FastaRecord:
     id: str
     description: str
     sequence: str
+    line: int = 0  # line of the header in the file (0: not known, e.g. from a GenBank ORIGIN)
 
 
 class _CheckedText(io.TextIOBase):
@@ -148,7 +149,7 @@ def _finish_record(path: Path, header: str, header_line: int, pieces: list[str])
         raise _invalid_residue_error(path, rec_id, lines())
     if not data:
         raise InputError("record has no sequence", path=path, record=rec_id, line=header_line)
-    return FastaRecord(id=rec_id, description=description, sequence=data.decode("ascii"))
+    return FastaRecord(id=rec_id, description=description, sequence=data.decode("ascii"), line=header_line)
 
 
 BLOCK_CHARS = 1 << 22  # text read per call: big enough that Python work per block is negligible

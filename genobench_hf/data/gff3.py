@@ -53,6 +53,12 @@ def read_gff3(path: str | Path) -> AnnotationFile:
             if len(cols) != 9:
                 raise InputError(f"expected 9 tab-separated columns, found {len(cols)}", path=p, line=line_no)
             seqid, ftype = cols[0], cols[2]
+            if (
+                "\ufffd" in seqid
+            ):  # undecodable bytes (fasta.open_text replaces them): the id is not the file's
+                raise InputError(
+                    "seqid holds bytes that are not UTF-8 (read as U+FFFD)", path=p, line=line_no
+                )
             out.records.setdefault(seqid, [])
             out.record_lengths.setdefault(seqid, None)
             if ftype != "CDS":

@@ -33,11 +33,13 @@ from genobench_hf.data.sketch import Sketch
 from genobench_hf.data.taxonomy import GenomeEntry
 from genobench_hf.errors import InputError
 
+_REPLACED = "\ufffd"  # what undecodable bytes become when a file is read (fasta.open_text)
 DEFAULT_CHUNK_SIZE = 1_000_000
 DEFAULT_READS_PER_GENOME = 2000
 DEFAULT_READ_LENGTH = 150
 MAX_NON_ACGT_FRACTION = 0.10  # reads with more non-ACGT bases are rejected and redrawn
 MAX_DRAWS_PER_READ = 50  # bound on redraws: a genome of mostly N yields fewer reads (counted, warned)
+MIN_TRANSLATION_FAILURES = 2  # an annotation is refused when at least this many and most of its CDS fail
 
 _INTERVAL = pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64())]))
 _CDS = pa.list_(
@@ -111,6 +113,7 @@ class GenomeStats:
     """Per-genome counts for the build summary."""
 
     bases: int = 0
+    acgt: int = 0  # A/C/G/T bases (a genome without any is left out of the datasets)
     contigs: int = 0
     cds: int = 0
     translation_failures: int = 0
@@ -161,6 +164,21 @@ def load_genome(entry: GenomeEntry, sketch: Sketch | None = None) -> Genome:
     ids, descriptions, records = [], [], []
     stats = GenomeStats()
     for record in reader:
+        where = {"path": entry.path, "line": record.line or None, "record": record.id}
+        if _REPLACED in record.id:
+            raise InputError(
+                "record id holds bytes that are not UTF-8 (read as U+FFFD); annotations are matched by "
+                "id, so fix the header's encoding",
+                **where,
+            )
+        if _REPLACED in record.description:
+            stats.warnings.append(
+                str(
+                    InputError(
+                        "header holds bytes that are not UTF-8 (read as U+FFFD in the description)", **where
+                    )
+                )
+            )
         clean = clean_sequence(record.sequence)
         if sketch is not None:
             sketch.update(clean.sequence)
@@ -168,6 +186,7 @@ def load_genome(entry: GenomeEntry, sketch: Sketch | None = None) -> Genome:
         descriptions.append(record.description)
         records.append(clean)
         stats.bases += len(clean.sequence)
+        stats.acgt += len(clean.sequence) - clean.n_non_acgt
     stats.contigs = len(records)
     cds = _annotate(entry, ids, records, stats) if entry.annotation is not None else {}
     return Genome(entry, ids, descriptions, records, cds, stats)
@@ -180,6 +199,7 @@ def _annotate(entry: GenomeEntry, ids: list[str], records: list[CleanSequence], 
     index = {fid: i for i, fid in enumerate(ids)}
     stats.cds_skipped = sum(annotation.skipped.values())
     out: dict[str, list[dict]] = {}
+    checked = failed = 0
     for seqid, fid in mapping.items():
         contig = records[index[fid]].sequence
         segments = out.setdefault(fid, [])
@@ -188,6 +208,8 @@ def _annotate(entry: GenomeEntry, ids: list[str], records: list[CleanSequence], 
             ok = check_translation(feature, contig, entry.genetic_code)
             stats.cds += 1
             stats.translation_failures += not ok
+            checked += not feature.pseudo  # a pseudogene is expected not to translate
+            failed += not ok and not feature.pseudo
             table = feature.transl_table if feature.transl_table is not None else entry.genetic_code
             for start, end, phase in phased_segments(feature):
                 segments.append(
@@ -203,6 +225,13 @@ def _annotate(entry: GenomeEntry, ids: list[str], records: list[CleanSequence], 
                 )
     for segments in out.values():
         segments.sort(key=lambda s: (s["start"], s["end"], s["gene_id"]))
+    if failed >= MIN_TRANSLATION_FAILURES and 2 * failed > checked:
+        raise InputError(
+            f"{failed} of {checked} CDS do not translate (genetic code {entry.genetic_code}) on "
+            f"{entry.path.name}: this annotation does not fit the sequence (of another genome or assembly, "
+            "or a wrong genetic_code in the taxonomy table?)",
+            path=annotation.path,
+        )
     return out
 
 

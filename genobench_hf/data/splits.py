@@ -5,13 +5,18 @@ name or sequence (MinHash Jaccard >= ``threshold``) are merged; ``rare`` takes w
 hold a single genus, smallest first, while at least three groups stay for train/validation/test and at
 most ``rare_max`` are taken; the rest is assigned greedily by bases (largest group first, to the split
 furthest below its 70/10/20 target), forcing the last groups into still-empty splits so that every split
-is non-empty. Deterministic: ties break on group keys, never on dict or hash order.
+is non-empty. Groups holding a ``held_out`` genome (those with strains, which the conservation task
+scores) never go to train: a model or Markov chain fitted on train must not be scored on them.
+Deterministic: ties break on group keys, never on dict or hash order.
+
+``evaluation_only`` puts every genome in ``test`` (a folder too small to split, scored by models trained
+elsewhere); the report and cards say so.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from genobench_hf.data.sketch import Sketch
@@ -26,6 +31,10 @@ DEFAULT_THRESHOLD = 0.01  # measured: lambda vs VT2-Sakai 0.033, unrelated genom
 DEFAULT_RARE_RANK = "phylum"
 DEFAULT_RARE_MAX = 2
 RANKS = ("domain", "phylum", "class", "order", "family")
+EVALUATION_ONLY_HINT = (
+    "to score models on these genomes without training on them, build with --evaluation-only "
+    "(every genome in test)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ class SplitReport:
     cross_kingdom: list[Merge] = field(default_factory=list)  # similar pairs in different kingdoms (reported)
     threshold: float = DEFAULT_THRESHOLD
     warnings: list[str] = field(default_factory=list)
+    held_out: dict[str, list[str]] = field(default_factory=dict)  # kingdom -> genomes kept out of train
+    evaluation_only: bool = False  # every genome in test: nothing here may be trained or fitted on
 
     def to_markdown(self, kingdom: str | None = None) -> str:
         """The split table (genomes, bases per split), the merges and the rare taxa, as Markdown."""
@@ -70,6 +81,17 @@ class SplitReport:
             "Rare taxa: "
             + ("; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in sorted(rare.items())) or "none")
         )
+        kept = [g for k, gs in sorted(self.held_out.items()) if kingdom in (None, k) for g in gs]
+        if kept:
+            lines.append(
+                "Kept out of train (genomes with strains, scored by the conservation task): "
+                + ", ".join(kept)
+            )
+        if self.evaluation_only:
+            lines.append(
+                "**Evaluation-only build**: every genome is in `test`; there is no train or validation "
+                "split, so no model or Markov chain is fitted on these genomes (score models trained elsewhere)."
+            )
         return "\n".join(lines)
 
 
@@ -116,12 +138,23 @@ def assign_splits(
     threshold: float = DEFAULT_THRESHOLD,
     rare_rank: str = DEFAULT_RARE_RANK,
     rare_max: int = DEFAULT_RARE_MAX,
+    held_out: Collection[str] = (),
+    evaluation_only: bool = False,
 ) -> SplitReport:
-    """Assign every genome a split (see module docstring) and verify the result."""
+    """Assign every genome a split (see module docstring) and verify the result.
+
+    ``held_out``: genome ids whose taxon groups must not go to train (genomes with strains).
+    """
     if rare_rank not in RANKS:
         raise ConfigError(f"--rare-rank must be one of {', '.join(RANKS)}, not {rare_rank!r}")
     if rare_max < 0:
         raise ConfigError("--rare-max must be >= 0")
+    if evaluation_only:
+        report = verify_splits(entries, dict.fromkeys((e.genome_id for e in entries), "test"), bases,
+                               evaluation_only=True)  # fmt: skip
+        report.evaluation_only = True
+        return report
+    held = set(held_out)
     assignment: dict[str, str] = {}
     merges: list[Merge] = []
     rare_taxa: dict[str, list[str]] = {}
@@ -171,19 +204,11 @@ def assign_splits(
         if len(remaining) < len(MAIN_SPLITS):
             raise InputError(
                 f"kingdom {kingdom} has {len(remaining)} taxon group(s) after merging "
-                f"({', '.join(remaining)}); train/validation/test need at least 3 genera (or species)"
+                f"({', '.join(remaining)}); train/validation/test need at least 3 genera (or species); "
+                + EVALUATION_ONLY_HINT
             )
-        splits = {g: "rare" for g in rare}
-        total = sum(size[g] for g in remaining)
-        filled = dict.fromkeys(MAIN_SPLITS, 0)
-        used = dict.fromkeys(MAIN_SPLITS, 0)
-        for index, g in enumerate(remaining):
-            empty = [s for s in MAIN_SPLITS if used[s] == 0]
-            choices = empty if len(remaining) - index <= len(empty) else list(MAIN_SPLITS)
-            split = max(choices, key=lambda s: (TARGETS[s] * total - filled[s], -MAIN_SPLITS.index(s)))
-            splits[g] = split
-            filled[split] += size[g]
-            used[split] += 1
+        kept = {g for g in remaining if any(e.genome_id in held for e in groups[g])}
+        splits = {g: "rare" for g in rare} | _assign_main(kingdom, remaining, size, kept)
         for g, ms in groups.items():
             for e in ms:
                 assignment[e.genome_id] = splits[g]
@@ -194,7 +219,7 @@ def assign_splits(
         for a, b, value in similar_pairs(entries, sketches, threshold)
         if a.kingdom != b.kingdom
     ]
-    report = verify_splits(entries, assignment, bases, sketches, threshold=threshold)
+    report = verify_splits(entries, assignment, bases, sketches, threshold=threshold, held_out=held)
     report.merges, report.rare_taxa, report.groups, report.cross_kingdom = (
         merges,
         rare_taxa,
@@ -204,6 +229,40 @@ def assign_splits(
     return report
 
 
+def _assign_main(
+    kingdom: str, remaining: Sequence[str], size: Mapping[str, int], kept: Collection[str]
+) -> dict[str, str]:
+    """Groups (largest first) -> train/validation/test, each to the split furthest below its target.
+
+    The last groups fill splits still empty; ``kept`` groups never go to train, and the last group that
+    may is forced there while train is empty.
+    """
+    if all(g in kept for g in remaining):
+        raise InputError(
+            f"kingdom {kingdom}: every taxon group holds a genome with strains, which must stay out of "
+            f"train (the conservation task scores them); {EVALUATION_ONLY_HINT}"
+        )
+    total = sum(size[g] for g in remaining)
+    filled = dict.fromkeys(MAIN_SPLITS, 0)
+    used = dict.fromkeys(MAIN_SPLITS, 0)
+    splits: dict[str, str] = {}
+    for index, g in enumerate(remaining):
+        allowed = [s for s in MAIN_SPLITS if s != "train" or g not in kept]
+        empty = [s for s in MAIN_SPLITS if used[s] == 0]
+        trainable_left = sum(h not in kept for h in remaining[index:])
+        if used["train"] == 0 and g not in kept and trainable_left == 1:
+            choices = ["train"]
+        elif len(remaining) - index <= len(empty) and set(empty) & set(allowed):
+            choices = [s for s in empty if s in allowed]
+        else:
+            choices = allowed
+        split = max(choices, key=lambda s: (TARGETS[s] * total - filled[s], -MAIN_SPLITS.index(s)))
+        splits[g] = split
+        filled[split] += size[g]
+        used[split] += 1
+    return splits
+
+
 def verify_splits(
     entries: Sequence[GenomeEntry],
     assignment: Mapping[str, str],
@@ -211,11 +270,14 @@ def verify_splits(
     sketches: Mapping[str, Sketch] | None = None,
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    held_out: Collection[str] = (),
+    evaluation_only: bool = False,
 ) -> SplitReport:
     """Check the MUST rules independently of how ``assignment`` was made; raise InputError on a violation.
 
     Within each kingdom: no genus and no species in two splits; no pair with Jaccard >= threshold in two
-    splits; train, validation and test each hold at least one genome.
+    splits; train, validation and test each hold at least one genome; no ``held_out`` genome in train.
+    ``evaluation_only``: every genome must be in test (the other rules then hold trivially).
     """
     table: dict[str, dict[str, tuple[int, int]]] = {}
     by_kingdom: dict[str, list[GenomeEntry]] = defaultdict(list)
@@ -223,6 +285,12 @@ def verify_splits(
         if assignment.get(entry.genome_id) not in SPLITS:
             raise InputError(
                 f"genome has no valid split ({assignment.get(entry.genome_id)!r})", record=entry.genome_id
+            )
+        if evaluation_only and assignment[entry.genome_id] != "test":
+            raise InputError("evaluation-only build with a genome outside test", record=entry.genome_id)
+        if entry.genome_id in held_out and assignment[entry.genome_id] == "train":
+            raise InputError(
+                "genome has strains (scored by the conservation task) but is in train", record=entry.genome_id
             )
         by_kingdom[entry.kingdom].append(entry)
     warnings = []
@@ -252,9 +320,19 @@ def verify_splits(
             counts[assignment[e.genome_id]][0] += 1
             counts[assignment[e.genome_id]][1] += bases[e.genome_id]
         empty = [s for s in MAIN_SPLITS if counts[s][0] == 0]
-        if empty:
-            raise InputError(f"kingdom {kingdom}: split(s) {', '.join(empty)} would be empty")
-        if counts["rare"][0] == 0:
+        if empty and not evaluation_only:
+            raise InputError(
+                f"kingdom {kingdom}: split(s) {', '.join(empty)} would be empty; {EVALUATION_ONLY_HINT}"
+            )
+        if counts["rare"][0] == 0 and not evaluation_only:
             warnings.append(f"kingdom {kingdom}: no rare genomes (no single-genus phylum could be spared)")
         table[kingdom] = {s: (c[0], c[1]) for s, c in counts.items()}
-    return SplitReport(assignment=dict(assignment), table=table, threshold=threshold, warnings=warnings)
+    kept = {k: sorted(e.genome_id for e in ms if e.genome_id in held_out) for k, ms in by_kingdom.items()}
+    return SplitReport(
+        assignment=dict(assignment),
+        table=table,
+        threshold=threshold,
+        warnings=warnings,
+        held_out={k: v for k, v in kept.items() if v},
+        evaluation_only=evaluation_only,
+    )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from genobench_hf.outputs import atomic_write_text
 from genobench_hf.report.collect import Run, load_runs
 
 
@@ -37,13 +38,13 @@ def build_report(
     written = []
     for fig in figures.values():
         path = fig_dir / f"{fig.name}.svg"
-        path.write_text(fig.svg, encoding="utf-8")
+        atomic_write_text(path, fig.svg)  # a full disk leaves the old file, never half a new one
         written.append(path)
     sections = build_sections(runs, figures)
     html = out / "report.html"
-    html.write_text(render_html(runs, sections, title), encoding="utf-8")
+    atomic_write_text(html, render_html(runs, sections, title))
     md = out / "report.md"
-    md.write_text(render_markdown(runs, sections, title), encoding="utf-8")
+    atomic_write_text(md, render_markdown(runs, sections, title))
     return ReportFiles(html, md, written)
 
 

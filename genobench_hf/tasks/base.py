@@ -73,6 +73,9 @@ class TaskConfig:
             raise ConfigError(f"the number of sites must be positive, got {self.n_sites}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"--limit must be positive, got {self.limit}")
+        if self.split == "train":  # no task scores a genome the Markov chain or our models were fitted on
+            raise ConfigError("--split train: Markov chains and genobench's models are fitted on it; "
+                              "score validation, test or rare")  # fmt: skip
 
     @property
     def sites_per_dataset(self) -> int:

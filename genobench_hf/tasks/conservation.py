@@ -2,7 +2,9 @@
 
 Sites are drawn (seeded, an equal number per genome, ACGT positions with at least ``MIN_ALIGNED``
 aligned strains, centred windows inside one row) from every genome of the dataset that carries the
-conservation columns, in any split, and scored with the ``imputation`` protocol through
+conservation columns, in every split but ``train`` (Markov chains and genobench's own models are fitted
+on train, so a genome there would be scored by a model that saw it; the build keeps genomes with strains
+out of train, see ``data/splits.py``), and scored with the ``imputation`` protocol through
 ``context.score`` (so any scorer works, cached and sharded). Per genome, per species and pooled: Spearman
 between log2 p(true base) and conservation, accuracy and bits by conservation bin; beside the Markov
 baseline (same statistics), a codon-position baseline (1st/2nd > non-coding > 3rd, from the ``cds`` column,
@@ -38,7 +40,8 @@ from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.sampling import Window, model_alphabet, quotas, stable_seed
 
 MIN_ALIGNED = 2
-SPLITS = ("train", "validation", "test", "rare")
+SPLITS = ("validation", "test", "rare")  # never train: see the module docstring
+NOT_SCORED = "train: the split Markov chains and genobench's models are fitted on"
 COLUMNS = (
     "genome_id",
     "contig_id",
@@ -74,6 +77,7 @@ def _fetch(context: Any, dataset: str) -> list[tuple[str, dict[str, Any]]] | str
     """(split, row) for every row with a conservation track, or a reason why there is none."""
     store = getattr(context, "store", None)
     splits = store.splits(dataset) if store is not None and hasattr(store, "splits") else SPLITS
+    splits = [s for s in splits if s in SPLITS]
     out = []
     for split in splits:
         try:
@@ -86,7 +90,10 @@ def _fetch(context: Any, dataset: str) -> list[tuple[str, dict[str, Any]]] | str
             return f"{dataset} has no conservation columns ({exc}); rebuild the datasets with strains"
         out += [(split, r) for r in rows if r.get(CONS_COLUMNS[1]) is not None]
     if not out:
-        return f"no genome of {dataset} has conservation data (no strains of its species in the corpus)"
+        return (
+            f"no genome of {dataset} outside train has conservation data (no strains of its species in the "
+            "corpus, or the dataset was built before genomes with strains were kept out of train)"
+        )
     return out
 
 
@@ -258,7 +265,9 @@ class Conservation(Task):
             return _model_stats(probs[mask], targets[mask], cons[mask])
 
         out: dict[str, Any] = {"note": NOTE, "protocol": "imputation", "window": cfg.window,
-                               "min_aligned": MIN_ALIGNED, "n_genomes": len(set(genomes.tolist()))}  # fmt: skip
+                               "min_aligned": MIN_ALIGNED, "n_genomes": len(set(genomes.tolist())),
+                               "genomes_scored": {g: splits[g] for g in sorted(set(genomes.tolist()))},
+                               "splits_not_scored": NOT_SCORED}  # fmt: skip
         out |= _model_stats(probs, targets, cons, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
         out["by_genome"] = _grouped(genomes, per)
         for g, entry in out["by_genome"].items():

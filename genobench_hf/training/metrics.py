@@ -9,15 +9,14 @@ Peak memory is the CUDA allocator's peak on GPUs and the process's peak resident
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from genobench_hf.outputs import atomic_write_text
 from genobench_hf.threads import threads_record
 from genobench_hf.training.config import DEFAULT_PRICE_PER_DEVICE_HOUR, TrainConfig
 
@@ -27,12 +26,7 @@ SCHEMA = "genobench.training_metrics/1"
 def write_json_atomic(path: Path, data: Any, *, text: str | None = None) -> None:
     """Write JSON (or ``text``) to a temporary file beside ``path`` and rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text if text is not None else json.dumps(data, indent=2, sort_keys=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, text if text is not None else json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def peak_memory(device: torch.device) -> tuple[float, str]:
