@@ -31,13 +31,10 @@ COPY_LOGIT = 12.0
 
 # ----------------------------------------------------------------------------- real DNA
 def genomes_root() -> Path:
-    """``$GENOBENCH_GENOMES``, else ``../shared/genomes`` beside the repo, else the embedded corpus (which
-    holds E. coli K-12 and the other genomes tests use), so tests run from any checkout."""
+    """``$GENOBENCH_GENOMES`` if set, else the corpus embedded in the package (E. coli K-12 and the other
+    genomes tests use): never a folder outside the checkout, so a test sees the same bytes in every clone."""
     env = os.environ.get("GENOBENCH_GENOMES")
-    if env:
-        return Path(env)
-    shared = Path(__file__).resolve().parents[2] / "shared" / "genomes"
-    return shared if shared.is_dir() else Path(__file__).resolve().parent / "corpus"
+    return Path(env) if env else Path(__file__).resolve().parent / "corpus"
 
 
 @lru_cache(maxsize=4)

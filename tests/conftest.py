@@ -1,8 +1,12 @@
-"""Test-wide settings (no network, quiet progress bars, a private HF cache) and the shared dataset builds."""
+"""Test-wide settings (no network, quiet progress bars, a private HF cache), the session's dataset builds, and
+the fresh-clone rule: real genomes come from the embedded corpus or tests/fixtures/genomes only, and a skip
+that blames missing data outside the repository is turned into a failure (see ``pytest_runtest_makereport``).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,7 +27,11 @@ for _key, _value in {
     os.environ[_key] = _value
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_GENOMES = REPO_ROOT.parent / "shared" / "genomes"
+FIXTURE_GENOMES = Path(__file__).resolve().parent / "fixtures" / "genomes"
+#: skip reasons that blame data missing outside the repository (the sibling shared folder, its genomes)
+MISSING_DATA_SKIP = re.compile(
+    r"\.\./shared|/shared/|\bshared\b.{0,40}\b(genomes?|corpus|folder|data)\b", re.I
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +40,45 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_genomes() -> Path:
-    """The full real corpus beside the repo; tests that need it skip when it is absent."""
-    if not (SHARED_GENOMES / "TAXONOMY.tsv").exists():
-        pytest.skip("../shared/genomes is not present")
-    return SHARED_GENOMES
+def corpus_genomes() -> Path:
+    """The real corpus embedded in the package (43 genomes, 8 strains): what every checkout has."""
+    from genobench_hf.data.taxonomy import embedded_corpus_dir
+
+    return embedded_corpus_dir()
+
+
+@pytest.fixture(scope="session")
+def fixture_genomes() -> Path:
+    """Small real cuts of genomes the embedded corpus lacks (a corpus folder; provenance in its README)."""
+    return FIXTURE_GENOMES
+
+
+def _missing_data_failure(report: pytest.TestReport | pytest.CollectReport, where: str) -> None:
+    """Turn a skip whose reason blames data outside the repository into a failure that says why."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    if MISSING_DATA_SKIP.search(reason):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{where}: skipped for data outside the repository ({reason}); tests must run in a fresh clone: "
+            "use the embedded corpus (corpus_genomes, genobench_hf.testing.real_dna) or tests/fixtures/genomes"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    report = yield
+    _missing_data_failure(report, item.nodeid)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectReport:
+    report = yield
+    _missing_data_failure(report, collector.nodeid)
+    return report
 
 
 READS = 20  # reads per genome in the shared test build: enough for every split, cheap to write

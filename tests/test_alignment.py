@@ -23,8 +23,6 @@ from genobench_hf.alignment import (
 )
 from genobench_hf.errors import ConfigError, ModelError
 
-pytestmark = pytest.mark.usefixtures("shared_genomes")
-
 
 @cache
 def tokenizers() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import math
 import random
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURE_GENOMES
 
 from genobench_hf.data.fasta import (
     clean_sequence,
@@ -139,10 +141,10 @@ def test_model_alphabet_and_reverse_complement() -> None:
     assert reverse_complement(reverse_complement(seq)) == seq
 
 
-def test_ecoli_speed(shared_genomes: Path) -> None:
+def test_ecoli_speed(corpus_genomes: Path) -> None:
     """read_fasta + clean_sequence on E. coli K-12 (4.6 Mb, gzip) well under a second."""
     start = time.perf_counter()
-    records = list(read_fasta(shared_genomes / "PRO" / "Escherichia_coli_K-12_MG1655.fna.gz"))
+    records = list(read_fasta(corpus_genomes / "PRO" / "Escherichia_coli_K-12_MG1655.fna.gz"))
     cleaned = clean_sequence(records[0].sequence)
     elapsed = time.perf_counter() - start
     assert len(cleaned.sequence) == 4_639_675 and cleaned.n_non_acgt == 0
@@ -150,17 +152,38 @@ def test_ecoli_speed(shared_genomes: Path) -> None:
     assert elapsed < 1.5, f"took {elapsed:.2f} s"  # ~0.2-0.3 s idle; headroom for a loaded CI machine
 
 
-def test_vibrio_iupac_counts_match_manifest(shared_genomes: Path) -> None:
-    cleaned = [
-        clean_sequence(r.sequence)
-        for r in read_fasta(shared_genomes / "PRO" / "Vibrio_cholerae_O1_El_Tor_N16961.fna.gz")
-    ]
+def _manifest_fastas() -> list[pytest.param]:
+    """(folder, MANIFEST row) of every genome FASTA of the embedded corpus and of tests/fixtures/genomes."""
+    from genobench_hf.data.taxonomy import embedded_corpus_dir
+
+    out = []
+    for root in (embedded_corpus_dir(), FIXTURE_GENOMES):
+        rows = csv.DictReader((root / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t")
+        out += [pytest.param(root, row, id=row["file"]) for row in rows if not row["annotation_of"]]
+    return out
+
+
+@pytest.mark.parametrize(("root", "row"), _manifest_fastas())
+def test_fasta_counts_match_manifest(root: Path, row: dict[str, str]) -> None:
+    """Lengths, record count, N / other-IUPAC counts, GC and soft-masked fraction as MANIFEST.tsv states
+    them (computed independently of genobench): the multi-record drafts with N runs (Mycoplasmoides,
+    Oscillibacter, Homo TPA), IUPAC codes (T4, Influenza, Streptomyces, the two-chromosome Vibrio cut) and
+    soft-masking (Arabidopsis)."""
+    cleaned = [clean_sequence(r.sequence) for r in read_fasta(root / row["file"])]
+    total = sum(len(c.sequence) for c in cleaned)
     n_n = sum(c.sequence.count("N") for c in cleaned)
-    assert (len(cleaned), n_n, sum(c.n_non_acgt for c in cleaned) - n_n) == (2, 2, 35)
+    other = sum(c.n_non_acgt for c in cleaned) - n_n
+    assert (total, len(cleaned), n_n, other) == tuple(
+        int(row[k]) for k in ("total_bp", "n_contigs", "n_N", "n_other_iupac")
+    )
+    gc = sum(c.gc * (len(c.sequence) - c.n_non_acgt) for c in cleaned) / (total - n_n - other)
+    assert gc == pytest.approx(float(row["gc"]), abs=5.1e-5)
+    masked = sum(end - start for c in cleaned for start, end in c.softmask)
+    assert masked / total == pytest.approx(float(row["softmasked_frac"]), abs=5.1e-5)
 
 
-def test_arabidopsis_softmask_fraction(shared_genomes: Path) -> None:
-    (record,) = read_fasta(shared_genomes / "EUK" / "Arabidopsis_thaliana_TAIR10_chr1_1-2Mb.fna.gz")
+def test_arabidopsis_softmask_fraction(corpus_genomes: Path) -> None:
+    (record,) = read_fasta(corpus_genomes / "EUK" / "Arabidopsis_thaliana_TAIR10_chr1_1-2Mb.fna.gz")
     assert record.id == "NC_003070.9:1-2000000"
     cleaned = clean_sequence(record.sequence)
     masked = sum(end - start for start, end in cleaned.softmask)

@@ -20,7 +20,6 @@ from genobench_hf.scoring.causal import CausalLMScorer
 from genobench_hf.scoring.loading import LoadedModel, wrap_model
 from genobench_hf.scoring.masked import MaskedLMScorer
 
-pytestmark = pytest.mark.usefixtures("shared_genomes")
 MASKED = ["char", "nt6", "dnabert6", "bpe"]
 CAUSAL = ["char", "nt6", "bpe"]
 PROTOCOLS = ["imputation", "next_nucleotide", "imputation_dense"]

@@ -279,8 +279,8 @@ def _read_genome(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def ecoli(shared_genomes: Path) -> tuple[MarkovModel, list[ScoreRequest], np.ndarray]:
-    seq = _read_genome(shared_genomes / "PRO" / "Escherichia_coli_K-12_MG1655.fna.gz")
+def ecoli(corpus_genomes: Path) -> tuple[MarkovModel, list[ScoreRequest], np.ndarray]:
+    seq = _read_genome(corpus_genomes / "PRO" / "Escherichia_coli_K-12_MG1655.fna.gz")
     half = len(seq) // 2
     model = MarkovModel.fit([seq[:half]], 12)
     test = seq[half:]

@@ -1,7 +1,7 @@
 """NCBI selection and download, against fixture summaries and a local HTTP server (never the internet).
 
-The server serves real sequence bytes from ../shared/genomes, re-gzipped, under the real assemblies'
-paths; md5checksums.txt is computed here.
+The server serves real sequence bytes (the embedded corpus, and a cut in tests/fixtures/genomes for the one
+genome the corpus lacks), re-gzipped, under the real assemblies' paths; md5checksums.txt is computed here.
 """
 
 from __future__ import annotations
@@ -21,24 +21,31 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import FIXTURE_GENOMES
 
 from genobench_hf.data import ncbi
+from genobench_hf.data.taxonomy import embedded_corpus_dir
 from genobench_hf.errors import ConfigError, InputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ncbi"
 SUMMARIES = {"PRO": ["bacteria", "archaea"], "EUK": ["fungi"], "VIR": ["viral"]}
-# assembly -> (FASTA in ../shared/genomes, GFF3 there or None): the real sequences of the fixture's assemblies
+CORPUS = embedded_corpus_dir()
+# assembly -> (FASTA, GFF3 or None): real sequences of the fixture's assemblies, from the embedded corpus
+# (yeast: its chromosomes I, III, VI) and, for Vibrio, which is not embedded, a two-window cut of it
 REAL = {
-    "GCF_000005845.2": ("PRO/Escherichia_coli_K-12_MG1655.fna.gz", None),
-    "GCF_000006745.1": ("PRO/Vibrio_cholerae_O1_El_Tor_N16961.fna.gz", None),
-    "GCF_000009645.1": ("PRO/Staphylococcus_aureus_N315.fna.gz", None),
-    "GCF_000012045.1": ("strains/Staphylococcus_aureus_COL.fna.gz", None),
-    "GCF_000013465.1": ("strains/Staphylococcus_aureus_USA300_FPR3757.fna.gz", None),
-    "GCF_000021165.1": ("PRO/Helicobacter_pylori_G27.fna.gz", None),
-    "GCF_000024185.1": ("PRO/ARCHAEA_Methanobrevibacter_ruminantium_M1.fna.gz", None),
-    "GCF_000146045.2": ("EUK/Saccharomyces_cerevisiae_S288C_nuclear.fna.gz", None),
-    "GCF_000840245.1": ("VIR/Escherichia_phage_lambda.fna.gz", None),
-    "GCF_009858895.2": ("VIR/SARS-CoV-2_Wuhan-Hu-1.fna.gz", "VIR/SARS-CoV-2_Wuhan-Hu-1.gff3.gz"),
+    "GCF_000005845.2": (CORPUS / "PRO/Escherichia_coli_K-12_MG1655.fna.gz", None),
+    "GCF_000006745.1": (FIXTURE_GENOMES / "PRO/Vibrio_cholerae_O1_El_Tor_N16961_cut.fna.gz", None),
+    "GCF_000009645.1": (CORPUS / "PRO/Staphylococcus_aureus_N315.fna.gz", None),
+    "GCF_000012045.1": (CORPUS / "strains/Staphylococcus_aureus_COL.fna.gz", None),
+    "GCF_000013465.1": (CORPUS / "strains/Staphylococcus_aureus_USA300_FPR3757.fna.gz", None),
+    "GCF_000021165.1": (CORPUS / "PRO/Helicobacter_pylori_G27.fna.gz", None),
+    "GCF_000024185.1": (CORPUS / "PRO/ARCHAEA_Methanobrevibacter_ruminantium_M1.fna.gz", None),
+    "GCF_000146045.2": (CORPUS / "EUK/Saccharomyces_cerevisiae_S288C_chrI_III_VI.fna.gz", None),
+    "GCF_000840245.1": (CORPUS / "VIR/Escherichia_phage_lambda.fna.gz", None),
+    "GCF_009858895.2": (
+        CORPUS / "VIR/SARS-CoV-2_Wuhan-Hu-1.fna.gz",
+        CORPUS / "VIR/SARS-CoV-2_Wuhan-Hu-1.gff3.gz",
+    ),
 }
 LAMBDA_FTP = "https://ftp.ncbi.nlm.nih.gov/genomes/all/GCF/000/840/245/GCF_000840245.1_ViralProj14204"
 
@@ -127,7 +134,7 @@ def _taxdump_tar(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ncbi_site(tmp_path_factory: pytest.TempPathFactory, shared_genomes: Path) -> Path:
+def ncbi_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the parts of NCBI's site the code reads: summaries, new_taxdump, assembly folders."""
     root = tmp_path_factory.mktemp("ncbi_site")
     for kingdom, groups in ncbi.KINGDOM_GROUPS.items():
@@ -151,18 +158,16 @@ def ncbi_site(tmp_path_factory: pytest.TempPathFactory, shared_genomes: Path) ->
         row = line.split("\t")
         accession, ftp_path = row[1], row[6]
         fna, gff = REAL[accession]
-        files = {"genomic.fna.gz": _regzip(shared_genomes / fna)}
+        files = {"genomic.fna.gz": _regzip(fna)}
         if gff:
-            files["genomic.gff.gz"] = _regzip(shared_genomes / gff)
+            files["genomic.gff.gz"] = _regzip(gff)
         _add_assembly(root, ftp_path, files)
     return root
 
 
-def _lambda_site(
-    root: Path, shared_genomes: Path, md5_override: dict[str, str] | None = None
-) -> tuple[Path, str]:
+def _lambda_site(root: Path, md5_override: dict[str, str] | None = None) -> tuple[Path, str]:
     """One small real assembly (phage lambda) and a one-row manifest for it."""
-    url_path = _add_assembly(root / "site", LAMBDA_FTP, {"genomic.fna.gz": _regzip(shared_genomes / REAL["GCF_000840245.1"][0])},
+    url_path = _add_assembly(root / "site", LAMBDA_FTP, {"genomic.fna.gz": _regzip(REAL["GCF_000840245.1"][0])},
                              md5_override)  # fmt: skip
     manifest = root / "manifest.tsv"
     manifest.write_text("accession\tkingdom\torganism\tftp_path\nGCF_000840245.1\tVIR\tEnterobacteria phage lambda\t"
@@ -252,9 +257,7 @@ def test_taxdump_is_streamed_from_the_tarball_and_filtered(tmp_path: Path) -> No
         ncbi.LineageTable.from_taxdump(tmp_path / "bad.tar.gz")
 
 
-def test_online_resolution_and_download_end_to_end(
-    ncbi_site: Path, shared_genomes: Path, tmp_path: Path
-) -> None:
+def test_online_resolution_and_download_end_to_end(ncbi_site: Path, tmp_path: Path) -> None:
     cache, out = tmp_path / "cache", tmp_path / "corpus"
     with serve(ncbi_site) as (url, requests):
         manifest = tmp_path / "manifest.tsv"
@@ -269,27 +272,32 @@ def test_online_resolution_and_download_end_to_end(
 
     entries = ncbi.read_manifest(manifest)
     read = lambda p: list(csv.DictReader(p.open(), delimiter="\t"))  # noqa: E731
-    shared_tax = (shared_genomes / "TAXONOMY.tsv").read_text().splitlines()[0]
-    shared_man = (shared_genomes / "MANIFEST.tsv").read_text().splitlines()[0]
-    assert (out / "TAXONOMY.tsv").read_text().splitlines()[0] == shared_tax
-    assert (out / "MANIFEST.tsv").read_text().splitlines()[0] == shared_man
+    corpus_tax = (CORPUS / "TAXONOMY.tsv").read_text().splitlines()[0]
+    corpus_man = (CORPUS / "MANIFEST.tsv").read_text().splitlines()[0]
+    assert (out / "TAXONOMY.tsv").read_text().splitlines()[0] == corpus_tax
+    assert (out / "MANIFEST.tsv").read_text().splitlines()[0] == corpus_man
     taxonomy = {row["file"]: row for row in read(out / "TAXONOMY.tsv")}
     fastas = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.fna.gz"))
     assert sorted(taxonomy) == fastas == sorted(f"{e.kingdom}/{e.genome_id}.fna.gz" for e in entries)
-    shared_rows = {row["file"]: row for row in read(shared_genomes / "MANIFEST.tsv")}
-    shared_rows |= {row["file"]: row for row in read(shared_genomes / "strains" / "MANIFEST.tsv")}
+    known_rows = {  # the served files' MANIFEST rows, by path
+        folder / row["file"]: row
+        for folder, table in (
+            (CORPUS, "MANIFEST.tsv"),
+            (CORPUS, "strains/MANIFEST.tsv"),
+            (FIXTURE_GENOMES, "MANIFEST.tsv"),
+        )
+        for row in read(folder / table)
+    }
     corpus = {row["file"]: row for row in read(out / "MANIFEST.tsv")}
     for e in entries:
         rel = f"{e.kingdom}/{e.genome_id}.fna.gz"
         real = REAL[e.accession][0]
-        assert gzip.decompress((out / rel).read_bytes()) == gzip.decompress(
-            (shared_genomes / real).read_bytes()
-        )
+        assert gzip.decompress((out / rel).read_bytes()) == gzip.decompress(real.read_bytes())
         row = corpus[rel]
         assert row["sha256"] == hashlib.sha256((out / rel).read_bytes()).hexdigest()
         assert row["source"].startswith(url) and row["source"].endswith("_genomic.fna.gz")
         assert row["license_provenance"] == ncbi.LICENSE and row["accession"] == e.accession
-        known = shared_rows[real]  # strains/MANIFEST.tsv has fewer columns
+        known = known_rows[real]  # strains/MANIFEST.tsv has fewer columns
         for col in ("total_bp", "n_contigs", "n_N", "n_other_iupac"):
             assert col not in known or row[col] == known[col], (rel, col)
         assert "gc" not in known or abs(float(row["gc"]) - float(known["gc"])) < 1e-3
@@ -311,8 +319,8 @@ def test_online_resolution_and_download_end_to_end(
         assert sars.annotation is not None and sars.annotation.name.endswith(".gff3.gz")
 
 
-def test_retry_after_503(tmp_path: Path, shared_genomes: Path) -> None:
-    manifest, fna_path = _lambda_site(tmp_path, shared_genomes)
+def test_retry_after_503(tmp_path: Path) -> None:
+    manifest, fna_path = _lambda_site(tmp_path)
     with serve(tmp_path / "site", fail_once=(fna_path,)) as (url, requests):
         out = ncbi.materialize_manifest(
             manifest, tmp_path / "out", cache_dir=tmp_path / "cache", base_url=url, backoff=0
@@ -321,8 +329,8 @@ def test_retry_after_503(tmp_path: Path, shared_genomes: Path) -> None:
     assert (out / "VIR" / "Enterobacteria_phage_lambda_GCF_000840245_1.fna.gz").is_file()
 
 
-def test_checksum_mismatch_fails_and_leaves_nothing(tmp_path: Path, shared_genomes: Path) -> None:
-    manifest, fna_path = _lambda_site(tmp_path, shared_genomes, md5_override={"genomic.fna.gz": "f" * 32})
+def test_checksum_mismatch_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    manifest, fna_path = _lambda_site(tmp_path, md5_override={"genomic.fna.gz": "f" * 32})
     with serve(tmp_path / "site") as (url, requests), pytest.raises(InputError, match="checksum mismatch"):
         ncbi.materialize_manifest(manifest, tmp_path / "out", cache_dir=tmp_path / "cache", base_url=url,
                                   retries=1, backoff=0)  # fmt: skip
@@ -331,8 +339,8 @@ def test_checksum_mismatch_fails_and_leaves_nothing(tmp_path: Path, shared_genom
     assert _no_partial_files(tmp_path / "cache")
 
 
-def test_missing_file_404_fails_at_once(tmp_path: Path, shared_genomes: Path) -> None:
-    manifest, _ = _lambda_site(tmp_path, shared_genomes)
+def test_missing_file_404_fails_at_once(tmp_path: Path) -> None:
+    manifest, _ = _lambda_site(tmp_path)
     manifest.write_text(manifest.read_text().replace("ViralProj14204", "ViralProj0"))
     with serve(tmp_path / "site") as (url, requests), pytest.raises(InputError, match="HTTP 404") as err:
         ncbi.materialize_manifest(

@@ -1,6 +1,6 @@
 """Probe labels, sampling, formulas and the aa_probe/cds_probe tasks on real annotated genomes.
 
-Rows are built like dataset rows from the shared corpus (Chlamydia, S. pyogenes, Mycoplasmoides alvi
+Rows are built like dataset rows from the embedded corpus (Chlamydia, S. pyogenes, Mycoplasmoides alvi
 GenBank files). The truth-known model is test_ablation's NeighbourLM with an oracle that writes the
 coding/non-coding label into channel ORACLE (a test double; the pipeline never sees labels).
 """
@@ -38,16 +38,16 @@ GENOMES = (("Chlamydia_trachomatis_D-UW-3-CX", 11), ("Streptococcus_pyogenes_M1_
 
 
 @pytest.fixture(scope="module")
-def rows(shared_genomes: Path) -> list[dict[str, Any]]:
+def rows(corpus_genomes: Path) -> list[dict[str, Any]]:
     """The first 60 kb of each genome as a dataset row (cds in contig coordinates)."""
     from genobench_hf.data.rows import contig_rows, load_genome
     from genobench_hf.data.taxonomy import GenomeEntry
 
     out = []
     for name, code in GENOMES:
-        path = shared_genomes / "PRO" / f"{name}.fna.gz"
+        path = corpus_genomes / "PRO" / f"{name}.fna.gz"
         entry = GenomeEntry(name, f"PRO/{path.name}", path, "PRO", *["-"] * 7, "0", code,
-                            annotation=shared_genomes / "PRO" / f"{name}.gbk.gz")  # fmt: skip
+                            annotation=corpus_genomes / "PRO" / f"{name}.gbk.gz")  # fmt: skip
         row = next(iter(contig_rows(load_genome(entry), chunk_size=60_000)))
         out.append(row | {"split": "test"})
     return out

@@ -50,6 +50,7 @@ def _evaluate(data: Path, model: Path | str, out: Path, *extra: str) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow  # 35-45 s in the full suite on 2 busy cores
 def test_evaluate_writes_versioned_results(built_corpus, tiny_models, tmp_path: Path) -> None:
     data, _ = built_corpus
     doc = _evaluate(
@@ -72,6 +73,7 @@ def test_evaluate_writes_versioned_results(built_corpus, tiny_models, tmp_path: 
     assert doc["summaries"]["imputation"]["datasets"] == ["PRO_reads", "VIR"]
 
 
+@pytest.mark.slow  # 35-45 s in the full suite on 2 busy cores
 def test_same_numbers_for_any_batch_size_and_seed_changes_sites(
     built_corpus, tiny_models, tmp_path: Path
 ) -> None:
@@ -100,6 +102,7 @@ def test_same_numbers_for_any_batch_size_and_seed_changes_sites(
     )
 
 
+@pytest.mark.slow  # 35-45 s in the full suite on 2 busy cores
 def test_interrupted_run_resumes_from_cache(built_corpus, tiny_models, tmp_path: Path, monkeypatch) -> None:
     from genobench_hf.scoring.causal import CausalLMScorer
 

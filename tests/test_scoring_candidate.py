@@ -22,8 +22,6 @@ from genobench_hf.scoring.candidate import (
 )
 from genobench_hf.scoring.loading import LoadedModel, wrap_model
 
-pytestmark = pytest.mark.usefixtures("shared_genomes")
-
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Any:

@@ -15,8 +15,6 @@ from genobench_hf.scoring.base import ScoreRequest
 from genobench_hf.scoring.causal import CausalLMScorer
 from genobench_hf.scoring.loading import LoadedModel, wrap_model
 
-pytestmark = pytest.mark.usefixtures("shared_genomes")
-
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Any:

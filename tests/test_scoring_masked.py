@@ -19,8 +19,6 @@ from genobench_hf.scoring.base import BASES, ScoreRequest
 from genobench_hf.scoring.loading import LoadedModel, load_model, wrap_model
 from genobench_hf.scoring.masked import MaskedLMScorer
 
-pytestmark = pytest.mark.usefixtures("shared_genomes")
-
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Any:

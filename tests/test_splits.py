@@ -1,4 +1,4 @@
-"""Splits are taxon-disjoint (DESIGN.md MUST): proven on the built datasets and on ../shared/genomes."""
+"""Splits are taxon-disjoint (DESIGN.md MUST): proven on the built datasets and on the embedded real corpus."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def test_built_datasets_are_taxon_disjoint(built_corpus):
     )
 
 
-@pytest.mark.slow  # ~10 s CPU (sketches 62 Mb); far more on a loaded machine
-def test_shared_genomes_splits_disjoint(shared_genomes):
-    entries = load_corpus(shared_genomes)
+@pytest.mark.slow  # ~5 s CPU (sketches the corpus's 40 Mb); far more on a loaded machine
+def test_corpus_splits_disjoint(corpus_genomes):
+    entries = load_corpus(corpus_genomes)
     sketches, bases = {}, {}
     for e in entries:  # sketch only (no annotations): what the split algorithm needs
         reader = read_genbank_sequences(e.path) if e.is_genbank else read_fasta(e.path)
@@ -142,7 +142,7 @@ def test_sketch_canonical_and_jaccard():
 
 
 @pytest.mark.slow
-def test_cli_build_from_shared_genomes(shared_genomes, tmp_path):
+def test_cli_build_from_a_corpus_folder(corpus_genomes, tmp_path):
     from genobench_hf.cli import main
 
     out = tmp_path / "out"
@@ -152,9 +152,9 @@ def test_cli_build_from_shared_genomes(shared_genomes, tmp_path):
         "--out",
         str(out),
         "--source",
-        str(shared_genomes),
+        str(corpus_genomes),
         "--taxonomy",
-        str(shared_genomes / "TAXONOMY.tsv"),
+        str(corpus_genomes / "TAXONOMY.tsv"),
         "--reads-per-genome",
         "20",
         "--quiet",
