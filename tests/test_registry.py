@@ -70,9 +70,7 @@ def test_external_reference_lists_published_figures_and_refuses_scoring() -> Non
     from genobench_hf.registry import published_results
 
     rows = {r["model"]: r for r in published_results(get_model("evo2-1b-base"))}
-    assert (
-        rows["evo2_40b"]["overall_mean_aa_recovery"] == "86.21"
-    )  # the published panel summary (registry/published)
+    assert rows["evo2_40b"]["overall_mean_aa_recovery"] == "86.21"  # the published panel summary
     assert rows["evo2_1b_base"]["paper_reported"] == "55.2"
     with pytest.raises(ConfigError, match="external reference"):
         resolve_model("evo2-7b")
