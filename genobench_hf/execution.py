@@ -15,6 +15,8 @@ import json
 import os
 import tempfile
 import time
+import warnings
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,26 +117,31 @@ class ChunkedExecutor:
             raise
 
     @staticmethod
-    def _load(path: Path, content: str) -> list[SiteScores] | None:
+    def _load(path: Path, content: str, counts: list[int]) -> list[SiteScores] | None:
+        """The cached scores of a chunk, or None to recompute it: a chunk of other windows is silently
+        ignored; one that cannot be read (truncated, empty, corrupt) is reported by name, then replaced."""
         try:
             with np.load(path) as data:
                 if str(data["content"]) != content:
                     return None  # a chunk of other windows: ignore it, recompute
-                counts = data["counts"].tolist()
-                bounds = np.concatenate([[0], np.cumsum(counts)])
-                return [
-                    SiteScores(
-                        probs=data["probs"][a:b],
-                        mass_outside=data["mass"][a:b],
-                        path=str(p),
-                        approximate=bool(ap),
-                    )
-                    for a, b, p, ap in zip(
-                        bounds[:-1], bounds[1:], data["paths"], data["approximate"], strict=True
-                    )
-                ]
-        except (OSError, ValueError, KeyError):
-            return None  # unreadable (e.g. a crash mid-write of an old version): recompute
+                stored = data["counts"].tolist()
+                probs, mass = data["probs"], data["mass"]
+                paths, approximate = data["paths"], data["approximate"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            warnings.warn(f"cache chunk {path} is unreadable ({reason}); recomputing it", stacklevel=3)
+            return None
+        n = sum(counts)
+        if stored != counts or probs.shape != (n, 4) or mass.shape != (n,) or len(paths) != len(counts):
+            warnings.warn(
+                f"cache chunk {path} does not hold this chunk's sites; recomputing it", stacklevel=3
+            )
+            return None
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        return [
+            SiteScores(probs=probs[a:b], mass_outside=mass[a:b], path=str(p), approximate=bool(ap))
+            for a, b, p, ap in zip(bounds[:-1], bounds[1:], paths, approximate, strict=True)
+        ]
 
     # -- scoring ---------------------------------------------------------------------------------
     def _score_chunk(self, scorer: Scorer, requests: list[ScoreRequest]) -> list[SiteScores]:
@@ -188,7 +195,7 @@ class ChunkedExecutor:
             counts = [len(w.sites) for w in chunk]
             content = self._content_hash(chunk, protocol)
             path = self._chunk_path(key, c) if cache else None
-            cached = self._load(path, content) if path is not None and path.exists() else None
+            cached = self._load(path, content, counts) if path is not None and path.exists() else None
             if cached is not None:
                 done[c] = cached
                 self.stats.cached_chunks += 1

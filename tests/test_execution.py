@@ -111,3 +111,23 @@ def test_results_roundtrip_and_version_check(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InputError, match=r"bad\.json"):
         load_results(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_damaged_chunk_is_recomputed_with_a_warning(tmp_path: Path, damage: str) -> None:
+    wins = _windows(150)
+    first = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False).run(
+        "k", wins, "imputation", HashScorer()
+    )
+    chunk = tmp_path / "k" / "chunk-000001.npz"
+    data = chunk.read_bytes()
+    chunk.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
+    ex = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False)
+    with pytest.warns(UserWarning, match=r"cache chunk .*chunk-000001\.npz is unreadable"):
+        second = ex.run("k", wins, "imputation", HashScorer())
+    assert ex.stats.cached_chunks == 2 and ex.stats.computed_chunks == 1
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a.probs, b.probs)
+    again = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False)
+    again.run("k", wins, "imputation", HashScorer())  # the damaged file was replaced by a whole one
+    assert again.stats.cached_chunks == 3
