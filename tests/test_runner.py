@@ -127,6 +127,36 @@ def test_interrupted_run_resumes_from_cache(built_corpus, tiny_models, tmp_path:
     assert abs(got["bits_per_nt"] - want["bits_per_nt"]) < 1e-6 and got["n_scored"] == want["n_scored"]
 
 
+def test_model_retrained_in_place_is_rescored(built_corpus, tmp_path: Path, monkeypatch) -> None:
+    """New weights in the same folder (same config, same file size, mtime restored as ``cp -p`` leaves it)
+    must be scored afresh with resume on, never served from the old model's cache."""
+    from genobench_hf import testing as T
+
+    monkeypatch.setenv("GENOBENCH_CACHE", str(tmp_path / "user-cache"))
+    data, _ = built_corpus
+    tok, folder = T.char_tokenizer(), tmp_path / "model"
+    T.tiny_masked_lm(tok, seed=0).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    args = ("--tasks", "imputation", "--datasets", "VIR", "--limit", "30", "--baseline", "none")
+    old = _evaluate(data, folder, tmp_path / "r.json", *args)
+    weights = folder / "model.safetensors"
+    before = weights.stat()
+    T.tiny_masked_lm(tok, seed=1).save_pretrained(folder)  # "retrained" into the same folder
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert weights.stat().st_size == before.st_size and weights.stat().st_mtime_ns == before.st_mtime_ns
+    new = _evaluate(data, folder, tmp_path / "r.json", *args)
+    fresh = _evaluate(data, folder, tmp_path / "fresh.json", *args, "--no-resume")
+    bits = {name: d["results"]["imputation"]["VIR"]["bits_per_nt"] for name, d in
+            (("old", old), ("new", new), ("fresh", fresh))}  # fmt: skip
+    assert bits["new"] == pytest.approx(bits["fresh"], abs=1e-9) and abs(bits["new"] - bits["old"]) > 1e-3
+    assert new["timing"]["cached_chunks"] == 0
+    ident_old, ident_new = old["config"]["model_identity"], new["config"]["model_identity"]
+    assert ident_old["kind"] == "content" and ident_old["sha256"] != ident_new["sha256"]
+    assert ident_old["files"]["config.json"] == ident_new["files"]["config.json"]
+    again = _evaluate(data, folder, tmp_path / "r.json", *args)  # unchanged now: the cache serves it
+    assert again["timing"]["computed_chunks"] == 0 and again["config"]["model_identity"] == ident_new
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
