@@ -17,7 +17,7 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,52 @@ class ExecutionStats:
     computed_chunks: int = 0
     batch_size_backoffs: int = 0
     by_key: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def combined(cls, parts: Sequence[ExecutionStats]) -> ExecutionStats:
+        """The whole run from every process's counters: counts add up; the processes score in parallel,
+        so the run's scoring time is the slowest process's (and throughput = total work / that time)."""
+        keys = {k for p in parts for k in p.by_key}
+        return cls(
+            seconds=max((p.seconds for p in parts), default=0.0),
+            nucleotides=sum(p.nucleotides for p in parts),
+            sites=sum(p.sites for p in parts),
+            windows=sum(p.windows for p in parts),
+            cached_chunks=sum(p.cached_chunks for p in parts),
+            computed_chunks=sum(p.computed_chunks for p in parts),
+            batch_size_backoffs=sum(p.batch_size_backoffs for p in parts),
+            by_key={k: max(p.by_key.get(k, 0.0) for p in parts) for k in sorted(keys)},
+        )
+
+
+#: what launchers set for the number of processes (torchrun; MPI implementations, as accelerate reads them)
+WORLD_SIZE_VARS = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launcher_mismatch(world_size: int, env: Mapping[str, str]) -> str | None:
+    """Why a launcher apparently asked for several processes while this run has only one, else None.
+
+    ``accelerate launch --num_processes N`` (N > 1) without a multi-process backend (e.g. with ``--cpu``)
+    runs the script once, in one process; its only trace is the rendezvous address it exports
+    (``MASTER_ADDR``/``MASTER_PORT``, accelerate's ``prepare_simple_launcher_cmd_env``), whereas torchrun
+    and MPI also export the world size."""
+    if world_size > 1:
+        return None
+    for var in WORLD_SIZE_VARS:
+        value = env.get(var, "")
+        if value.isdigit() and int(value) > 1:
+            return (
+                f"the launcher asked for {value} processes ({var}={value}) but this run has one process "
+                "(world size 1): nothing is sharded"
+            )
+    if env.get("MASTER_ADDR") and env.get("MASTER_PORT") and not any(env.get(v) for v in WORLD_SIZE_VARS):
+        return (
+            "MASTER_ADDR/MASTER_PORT are set, as `accelerate launch --num_processes N` with N > 1 sets them, "
+            "but this run has one process (world size 1): `accelerate launch --cpu` starts a single process "
+            "whatever --num_processes says; for several CPU processes use `torchrun --nproc_per_node N` "
+            "with ACCELERATE_USE_CPU=1 (ignore this if MASTER_ADDR is exported for another reason)"
+        )
+    return None
 
 
 def _is_oom(exc: BaseException) -> bool:

@@ -221,6 +221,10 @@ def test_two_processes_give_the_same_numbers(built_corpus, tiny_models, tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     two = json.loads((tmp_path / "two.json").read_text())
     assert two["config"]["world_size"] == 2 and one["config"]["world_size"] == 1
+    for key in ("sites_scored", "nucleotides_scored", "computed_chunks"):  # both processes counted
+        assert two["timing"][key] == one["timing"][key], key
+    assert len(two["timing"]["by_rank"]) == 2 and all(r["sites"] > 0 for r in two["timing"]["by_rank"])
+    assert two["config"]["launcher_warning"] is None
     for task in ("imputation", "imputation_dense"):
         a, b = one["results"][task]["VIR"], two["results"][task]["VIR"]
         assert a["n_scored"] == b["n_scored"]
@@ -259,3 +263,22 @@ def test_killed_process_resumes_to_the_same_numbers(built_corpus, tiny_models, t
     for dataset in ("VIR", "PRO_reads"):
         got, want = resumed["results"]["imputation"][dataset], clean["results"]["imputation"][dataset]
         assert abs(got["bits_per_nt"] - want["bits_per_nt"]) < 1e-6
+
+
+@pytest.mark.slow
+def test_accelerate_launch_that_runs_one_process_warns(built_corpus, tmp_path: Path) -> None:
+    """`accelerate launch --cpu --num_processes 2` starts one process (accelerate's simple launcher);
+    the run says so instead of silently scoring unsharded."""
+    if shutil.which("accelerate") is None:
+        pytest.skip("accelerate's launcher not on PATH")
+    data, _ = built_corpus
+    out = tmp_path / "one.json"
+    cmd = ["accelerate", "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "genobench_hf.cli", "evaluate",
+           "--model", "markov:2", "--data-dir", str(data), "--tasks", "imputation", "--datasets", "VIR",
+           "--limit", "10", "--baseline", "none", "--n-bootstrap", "10", "--quiet", "--output", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "accelerate launch --cpu` starts a single process" in proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["config"]["world_size"] == 1 and "single process" in doc["config"]["launcher_warning"]
