@@ -16,12 +16,13 @@ from typing import Any
 
 from genobench_hf.errors import ConfigError
 from genobench_hf.execution import ChunkedExecutor, ExecutionStats, fingerprint, launcher_mismatch
+from genobench_hf.protocol import describe as describe_protocol
 from genobench_hf.results import new_results, skipped, write_results
 from genobench_hf.scoring.base import Scorer, SiteScores
 from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
-from genobench_hf.tasks.base import parse_names
+from genobench_hf.tasks.base import DEFAULT_TASKS, parse_names
 from genobench_hf.tasks.sampling import Window
 
 
@@ -30,7 +31,7 @@ class EvalConfig:
     """Everything that defines an evaluation run (recorded in the results' ``config``)."""
 
     model: str
-    tasks: list[str] = field(default_factory=lambda: ["imputation", "next_nucleotide", "imputation_dense"])
+    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_TASKS))
     datasets: list[str] = field(default_factory=lambda: list(DATASET_NAMES))
     data_dir: Path | None = None
     output: Path = Path("genobench-results.json")
@@ -130,13 +131,15 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     models = ModelProvider(config, store, device=device, cache_dir=cache_dir)
     context = RunContext(config, store, executor, models)
 
+    fingerprints = {d: store.fingerprint(d) for d in config.datasets if store.has(d)}
     doc = new_results(
         {
             "model": config.model,
             **models.describe(),
             "tasks": config.tasks,
             "datasets": config.datasets,
-            "dataset_fingerprints": {d: store.fingerprint(d) for d in config.datasets if store.has(d)},
+            "dataset_fingerprints": fingerprints,
+            "protocol": describe_protocol(config.task, fingerprints),
             "data_dir": str(data_dir),
             **{k: v for k, v in asdict(config.task).items() if k != "extra"},
             "batch_size": config.batch_size,

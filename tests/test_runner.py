@@ -59,6 +59,9 @@ def test_evaluate_writes_versioned_results(built_corpus, tiny_models, tmp_path: 
     assert doc["schema_version"] == SCHEMA_VERSION and set(REQUIRED_KEYS) <= set(doc)
     assert doc["config"]["world_size"] == 1 and doc["config"]["model_kind"] == "masked"
     assert doc["config"]["tokenizer_kind"] == "char" and doc["config"]["dataset_fingerprints"]["VIR"]
+    protocol = doc["config"]["protocol"]  # what decides the numbers, as results are compared on it
+    assert protocol["n_sites"] == 24 and protocol["window"] == 256 and protocol["frame_rule"]
+    assert protocol["dataset_fingerprints"] == doc["config"]["dataset_fingerprints"]
     for task in SITE_TASKS.split(","):
         for dataset in ("VIR", "PRO_reads"):
             m = doc["results"][task][dataset]

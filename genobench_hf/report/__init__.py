@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genobench_hf.report.collect import Run, load_runs
+from genobench_hf.protocol import warn_differences
+from genobench_hf.report.collect import Run, load_runs, protocol_notes
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ def build_report(
     from genobench_hf.report.sections import build_sections
 
     runs = load_runs(results)
+    warn_differences(protocol_notes(runs), "the results in this report")
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
