@@ -111,7 +111,21 @@ def folder_digest(
 FOREIGN_WEIGHTS = ("tf_model.h5", "flax_model.msgpack", "rust_model.ot")
 
 
-def model_identity(spec: str | Path, commit: str | None) -> dict[str, object]:
+def hub_commit(repo_id: str, revision: str | None = None) -> str | None:
+    """The commit a Hub id (at ``revision``, default main) resolves to in the local Hub cache, where
+    ``from_pretrained`` just put it; None when it is not there. (transformers 5 no longer keeps
+    ``config._commit_hash``; the snapshot folder is named by the commit.)"""
+    from huggingface_hub import try_to_load_from_cache
+    from transformers.utils.hub import extract_commit_hash
+
+    try:
+        path = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    except ValueError:  # not a valid repo id
+        return None
+    return extract_commit_hash(path, None) if isinstance(path, str) else None
+
+
+def model_identity(spec: str | Path, revision: str | None = None) -> dict[str, object]:
     """What a model's cached scores are tied to.
 
     A local folder: the sha256 of its top-level files (config, tokenizer files, weights, remote code).
@@ -122,6 +136,7 @@ def model_identity(spec: str | Path, commit: str | None) -> dict[str, object]:
         files = [r for r in content_files(path, recursive=False) if r.name not in FOREIGN_WEIGHTS]
         digest, per_file = folder_digest(path, files)
         return {"kind": "content", "sha256": digest, "files": per_file}
+    commit = hub_commit(str(spec), revision)
     if commit:
         return {"kind": "hub_commit", "commit": commit}
     return {"kind": "unknown"}

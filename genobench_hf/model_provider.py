@@ -35,7 +35,7 @@ def parse_markov(spec: str) -> int | bool | None:
     return int(value)
 
 
-def _identity_of(spec: str, loaded: Any, name: str) -> dict[str, Any]:
+def _identity_of(spec: str, revision: str | None, name: str) -> dict[str, Any]:
     """The content identity of a loaded checkpoint (:func:`genobench_hf.content.model_identity`); when it
     cannot be known, a fresh nonce, so that no cached chunk is ever reused for it."""
     import uuid
@@ -43,8 +43,7 @@ def _identity_of(spec: str, loaded: Any, name: str) -> dict[str, Any]:
 
     from genobench_hf.content import model_identity
 
-    commit = getattr(getattr(loaded.model, "config", None), "_commit_hash", None)
-    identity = model_identity(spec, commit if isinstance(commit, str) else None)
+    identity = model_identity(spec, revision)
     if identity["kind"] == "unknown":
         warnings.warn(
             f"{name}: neither a local folder nor a resolved Hub commit, so its content cannot be "
@@ -108,11 +107,11 @@ class ModelProvider:
             scorer = CausalLMScorer(loaded, tokenizer_kind=kind, right_context=cfg.right_context)
         self._loaded = loaded
         self._scorer = scorer
-        self._model_identity = _identity_of(res.spec, loaded, cfg.model)
+        self._model_identity = _identity_of(res.spec, res.revision, cfg.model)
         self._identity[id(scorer)] = {
             "model": cfg.model,
             **({"spec": res.spec} if res.entry is not None else {}),
-            "revision": getattr(loaded, "revision", None),
+            "revision": self._model_identity.get("commit") or getattr(loaded, "revision", None),
             "content": self._model_identity,
             "model_kind": loaded.model_kind,
             "tokenizer_kind": str(getattr(scorer, "tokenizer_kind", loaded.tokenizer_kind)),

@@ -71,8 +71,32 @@ def test_model_identity_of_folder_and_hub(tmp_path: Path, monkeypatch) -> None:
     assert first["kind"] == "content" and set(first["files"]) == {"config.json", "model.safetensors"}
     (folder / "model.safetensors").write_bytes(b"w2")
     assert model_identity(folder, None)["sha256"] != first["sha256"]
-    assert model_identity("org/model", "a" * 40) == {"kind": "hub_commit", "commit": "a" * 40}
-    assert model_identity("org/model", None) == {"kind": "unknown"}
+    assert model_identity("genobench-test/not-in-the-cache") == {"kind": "unknown"}
+
+
+def fake_hub_snapshot(repo_id: str, commit: str, seed: int) -> Path:
+    """A tiny masked LM laid out as the Hub cache holds a downloaded commit (refs/main -> snapshot)."""
+    from huggingface_hub import constants
+
+    from genobench_hf import testing as T
+
+    repo = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / commit
+    tok = T.char_tokenizer()
+    T.tiny_masked_lm(tok, seed=seed).save_pretrained(snapshot)
+    tok.save_pretrained(snapshot)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+def test_hub_model_identity_is_the_resolved_commit() -> None:
+    first, second = "1" * 40, "2" * 40
+    fake_hub_snapshot("genobench-test/identity", first, seed=0)
+    assert model_identity("genobench-test/identity") == {"kind": "hub_commit", "commit": first}
+    fake_hub_snapshot("genobench-test/identity", second, seed=1)  # main moved on
+    assert model_identity("genobench-test/identity") == {"kind": "hub_commit", "commit": second}
+    assert model_identity("genobench-test/identity", first) == {"kind": "hub_commit", "commit": first}
 
 
 def test_memo_lives_in_the_genobench_cache(tmp_path: Path, monkeypatch) -> None:

@@ -160,6 +160,26 @@ def test_model_retrained_in_place_is_rescored(built_corpus, tmp_path: Path, monk
     assert again["timing"]["computed_chunks"] == 0 and again["config"]["model_identity"] == ident_new
 
 
+def test_hub_model_at_a_new_commit_is_rescored(built_corpus, tmp_path: Path) -> None:
+    """A Hub id is tied to the commit it resolves to: when main moves on, nothing cached is reused."""
+    from test_content import fake_hub_snapshot
+
+    data, _ = built_corpus
+    repo, first, second = "genobench-test/moving-main", "a" * 40, "b" * 40
+    fake_hub_snapshot(repo, first, seed=0)
+    args = ("--tasks", "imputation", "--datasets", "VIR", "--limit", "30", "--baseline", "none")
+    old = _evaluate(data, repo, tmp_path / "r.json", *args)
+    assert old["config"]["model_identity"] == {"kind": "hub_commit", "commit": first}
+    assert old["config"]["revision"] == first
+    fake_hub_snapshot(repo, second, seed=1)
+    new = _evaluate(data, repo, tmp_path / "r.json", *args)
+    fresh = _evaluate(data, repo, tmp_path / "fresh.json", *args, "--no-resume")
+    assert new["config"]["model_identity"]["commit"] == second and new["timing"]["cached_chunks"] == 0
+    got, want = new["results"]["imputation"]["VIR"], fresh["results"]["imputation"]["VIR"]
+    assert got["bits_per_nt"] == pytest.approx(want["bits_per_nt"], abs=1e-9)
+    assert abs(got["bits_per_nt"] - old["results"]["imputation"]["VIR"]["bits_per_nt"]) > 1e-3
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
