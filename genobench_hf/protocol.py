@@ -100,7 +100,7 @@ def task_view(protocol: Mapping[str, Any], task: str, datasets: Iterable[str] = 
     out = {k: protocol.get(k, NOT_RECORDED) for k in relevant_keys(task)}
     prefixes = OPTION_PREFIXES.get(task, ())
     options = protocol.get("options") or {}
-    out |= {f"options.{k}": v for k, v in options.items() if k.startswith(prefixes) and prefixes}
+    out |= {f"options.{k}": v for k, v in options.items() if k.startswith(prefixes)}
     prints = protocol.get("dataset_fingerprints") or {}
     out |= {f"data {d}": prints[d] for d in datasets if d in prints}
     return out

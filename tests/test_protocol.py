@@ -31,6 +31,11 @@ def test_run_and_evaluate_score_under_one_set_of_defaults() -> None:
     p_run = describe(run_cmd.task_config(rn), {"PRO": "a", "VIR_reads": "b"})
     assert differences([("evaluate", p_eval, held), ("run", p_run, held)]) == []
     assert p_eval["frame_rule"] == FRAME_RULE and p_eval["n_sites"] == TaskConfig().n_sites
+    # run's bounded probe sample is an option of the probe task only: flagged there, nowhere else
+    probes = {"aa_probe": ["PRO"], "imputation": ["PRO"]}
+    assert differences([("evaluate", p_eval, probes), ("run", p_run, probes)]) == [
+        "aa_probe: options.probe_nucleotides differs (default in evaluate; 6000 in run)"
+    ]
 
 
 def _fixture_copy(tmp_path: Path, name: str, **config: object) -> Path:
