@@ -11,6 +11,7 @@ import pytest
 from genobench_hf.cli import build_parser
 from genobench_hf.commands import evaluate as evaluate_cmd
 from genobench_hf.commands import run as run_cmd
+from genobench_hf.content import model_identity
 from genobench_hf.protocol import FRAME_RULE, default_protocol, describe, differences
 from genobench_hf.report import build_report
 from genobench_hf.report.collect import load_runs, protocol_notes
@@ -74,11 +75,29 @@ def _results(path: Path, task: TaskConfig, fingerprints: dict[str, str]) -> Path
 def test_run_rescores_results_of_another_protocol(tmp_path: Path, capsys) -> None:
     prints = {"PRO": "abc"}
     path = _results(tmp_path / "m.json", TaskConfig(n_sites=500), prints)
-    assert run_cmd.reusable(path, describe(TaskConfig(n_sites=500), prints)) is not None
-    assert run_cmd.reusable(path, describe(TaskConfig(), prints)) is None
+    assert run_cmd.reusable(path, describe(TaskConfig(n_sites=500), prints), "markov:auto") is not None
+    assert run_cmd.reusable(path, describe(TaskConfig(), prints), "markov:auto") is None
     assert "n_sites differs (500 in m.json; 2000 in this run)" in capsys.readouterr().out
-    assert run_cmd.reusable(path, describe(TaskConfig(n_sites=500), {"PRO": "new data"})) is None
+    assert (
+        run_cmd.reusable(path, describe(TaskConfig(n_sites=500), {"PRO": "new data"}), "markov:auto") is None
+    )
     assert "data PRO differs" in capsys.readouterr().out
+
+
+def test_run_rescores_a_model_folder_that_changed(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("GENOBENCH_CACHE", str(tmp_path / "user-cache"))
+    folder = tmp_path / "cnn-PRO"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"first")
+    expected = describe(TaskConfig(), {"PRO": "abc"})
+    path = _results(tmp_path / "m.json", TaskConfig(), {"PRO": "abc"})
+    doc = json.loads(path.read_text())
+    doc["config"]["model_identity"] = model_identity(folder)
+    path.write_text(json.dumps(doc))
+    assert run_cmd.reusable(path, expected, str(folder)) is not None
+    (folder / "model.safetensors").write_bytes(b"second")  # retrained in place
+    assert run_cmd.reusable(path, expected, str(folder)) is None
+    assert "model folder" in capsys.readouterr().out
 
 
 def test_run_flags_transfer_rows_of_different_protocols() -> None:

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     expected = _expected_protocol(args, data_dir)
 
     def score(model: str, tasks: str, path: Path, representations: bool = False) -> dict[str, Any]:
-        earlier = reusable(path, expected)
+        earlier = reusable(path, expected, model)
         if earlier is not None:
             return earlier
         doc = _evaluate(args, model, tasks, args.datasets, data_dir, path, out / ".cache")
@@ -150,9 +150,10 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
     return TaskConfig(n_sites=args.n_sites, seed=args.seed, extra=dict(REPRESENTATION_OPTIONS))
 
 
-def reusable(path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
-    """The results at ``path`` when they were scored under ``expected`` (what this run would score);
-    None (score again, saying why) when the file is missing or its protocol differs."""
+def reusable(path: Path, expected: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """The results at ``path`` when they were scored under ``expected`` (what this run would score) and,
+    for a model folder, from the folder's current content; None (score again, saying why) otherwise."""
+    from genobench_hf.content import model_identity
     from genobench_hf.protocol import differences, held_tasks, protocol_of
     from genobench_hf.results import load_results
 
@@ -161,6 +162,9 @@ def reusable(path: Path, expected: dict[str, Any]) -> dict[str, Any] | None:
     doc = load_results(path)
     held = held_tasks(doc)
     stale = differences([(path.name, protocol_of(doc), held), ("this run", expected, held)])
+    recorded = (doc.get("config") or {}).get("model_identity")
+    if Path(model).is_dir() and (not isinstance(recorded, dict) or recorded != model_identity(model)):
+        stale.append(f"the model folder {model} changed since (or its content was not recorded)")
     if not stale:
         return doc
     print(f"genobench: {path} was scored under another protocol, scoring again: " + "; ".join(stale))
