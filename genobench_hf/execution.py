@@ -15,7 +15,9 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,52 @@ class ExecutionStats:
     computed_chunks: int = 0
     batch_size_backoffs: int = 0
     by_key: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def combined(cls, parts: Sequence[ExecutionStats]) -> ExecutionStats:
+        """The whole run from every process's counters: counts add up; the processes score in parallel,
+        so the run's scoring time is the slowest process's (and throughput = total work / that time)."""
+        keys = {k for p in parts for k in p.by_key}
+        return cls(
+            seconds=max((p.seconds for p in parts), default=0.0),
+            nucleotides=sum(p.nucleotides for p in parts),
+            sites=sum(p.sites for p in parts),
+            windows=sum(p.windows for p in parts),
+            cached_chunks=sum(p.cached_chunks for p in parts),
+            computed_chunks=sum(p.computed_chunks for p in parts),
+            batch_size_backoffs=sum(p.batch_size_backoffs for p in parts),
+            by_key={k: max(p.by_key.get(k, 0.0) for p in parts) for k in sorted(keys)},
+        )
+
+
+#: what launchers set for the number of processes (torchrun; MPI implementations, as accelerate reads them)
+WORLD_SIZE_VARS = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launcher_mismatch(world_size: int, env: Mapping[str, str]) -> str | None:
+    """Why a launcher apparently asked for several processes while this run has only one, else None.
+
+    ``accelerate launch --num_processes N`` (N > 1) without a multi-process backend (e.g. with ``--cpu``)
+    runs the script once, in one process; its only trace is the rendezvous address it exports
+    (``MASTER_ADDR``/``MASTER_PORT``, accelerate's ``prepare_simple_launcher_cmd_env``), whereas torchrun
+    and MPI also export the world size."""
+    if world_size > 1:
+        return None
+    for var in WORLD_SIZE_VARS:
+        value = env.get(var, "")
+        if value.isdigit() and int(value) > 1:
+            return (
+                f"the launcher asked for {value} processes ({var}={value}) but this run has one process "
+                "(world size 1): nothing is sharded"
+            )
+    if env.get("MASTER_ADDR") and env.get("MASTER_PORT") and not any(env.get(v) for v in WORLD_SIZE_VARS):
+        return (
+            "MASTER_ADDR/MASTER_PORT are set, as `accelerate launch --num_processes N` with N > 1 sets them, "
+            "but this run has one process (world size 1): `accelerate launch --cpu` starts a single process "
+            "whatever --num_processes says; for several CPU processes use `torchrun --nproc_per_node N` "
+            "with ACCELERATE_USE_CPU=1 (ignore this if MASTER_ADDR is exported for another reason)"
+        )
+    return None
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -115,26 +163,31 @@ class ChunkedExecutor:
             raise
 
     @staticmethod
-    def _load(path: Path, content: str) -> list[SiteScores] | None:
+    def _load(path: Path, content: str, counts: list[int]) -> list[SiteScores] | None:
+        """The cached scores of a chunk, or None to recompute it: a chunk of other windows is silently
+        ignored; one that cannot be read (truncated, empty, corrupt) is reported by name, then replaced."""
         try:
             with np.load(path) as data:
                 if str(data["content"]) != content:
                     return None  # a chunk of other windows: ignore it, recompute
-                counts = data["counts"].tolist()
-                bounds = np.concatenate([[0], np.cumsum(counts)])
-                return [
-                    SiteScores(
-                        probs=data["probs"][a:b],
-                        mass_outside=data["mass"][a:b],
-                        path=str(p),
-                        approximate=bool(ap),
-                    )
-                    for a, b, p, ap in zip(
-                        bounds[:-1], bounds[1:], data["paths"], data["approximate"], strict=True
-                    )
-                ]
-        except (OSError, ValueError, KeyError):
-            return None  # unreadable (e.g. a crash mid-write of an old version): recompute
+                stored = data["counts"].tolist()
+                probs, mass = data["probs"], data["mass"]
+                paths, approximate = data["paths"], data["approximate"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            warnings.warn(f"cache chunk {path} is unreadable ({reason}); recomputing it", stacklevel=3)
+            return None
+        n = sum(counts)
+        if stored != counts or probs.shape != (n, 4) or mass.shape != (n,) or len(paths) != len(counts):
+            warnings.warn(
+                f"cache chunk {path} does not hold this chunk's sites; recomputing it", stacklevel=3
+            )
+            return None
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        return [
+            SiteScores(probs=probs[a:b], mass_outside=mass[a:b], path=str(p), approximate=bool(ap))
+            for a, b, p, ap in zip(bounds[:-1], bounds[1:], paths, approximate, strict=True)
+        ]
 
     # -- scoring ---------------------------------------------------------------------------------
     def _score_chunk(self, scorer: Scorer, requests: list[ScoreRequest]) -> list[SiteScores]:
@@ -188,7 +241,7 @@ class ChunkedExecutor:
             counts = [len(w.sites) for w in chunk]
             content = self._content_hash(chunk, protocol)
             path = self._chunk_path(key, c) if cache else None
-            cached = self._load(path, content) if path is not None and path.exists() else None
+            cached = self._load(path, content, counts) if path is not None and path.exists() else None
             if cached is not None:
                 done[c] = cached
                 self.stats.cached_chunks += 1

@@ -37,6 +37,25 @@ def parse_markov(spec: str) -> int | bool | None:
     return int(value)
 
 
+def _identity_of(spec: str, revision: str | None, name: str) -> dict[str, Any]:
+    """The content identity of a loaded checkpoint (:func:`genobench_hf.content.model_identity`); when it
+    cannot be known, a fresh nonce, so that no cached chunk is ever reused for it."""
+    import uuid
+    import warnings
+
+    from genobench_hf.content import model_identity
+
+    identity = model_identity(spec, revision)
+    if identity["kind"] == "unknown":
+        warnings.warn(
+            f"{name}: neither a local folder nor a resolved Hub commit, so its content cannot be "
+            "identified; cached scores will not be reused",
+            stacklevel=2,
+        )
+        identity["nonce"] = uuid.uuid4().hex
+    return identity
+
+
 class ModelProvider:
     """Creates (once) and hands out the scorer for each dataset, plus the baselines."""
 
@@ -51,6 +70,7 @@ class ModelProvider:
         self._loaded: Any = None
         self._scorer: Scorer | None = None
         self._entry: Any = None  # the registry entry (genobench_hf.registry.ModelEntry) of --model, if any
+        self._model_identity: dict[str, Any] | None = None
         if self._markov_order is False:
             self._load_transformers()
 
@@ -89,10 +109,12 @@ class ModelProvider:
             scorer = CausalLMScorer(loaded, tokenizer_kind=kind, right_context=cfg.right_context)
         self._loaded = loaded
         self._scorer = scorer
+        self._model_identity = _identity_of(res.spec, res.revision, cfg.model)
         self._identity[id(scorer)] = {
             "model": cfg.model,
             **({"spec": res.spec} if res.entry is not None else {}),
-            "revision": getattr(loaded, "revision", None),
+            "revision": self._model_identity.get("commit") or getattr(loaded, "revision", None),
+            "content": self._model_identity,
             "model_kind": loaded.model_kind,
             "tokenizer_kind": str(getattr(scorer, "tokenizer_kind", loaded.tokenizer_kind)),
             "dtype": cfg.dtype,
@@ -195,5 +217,6 @@ class ModelProvider:
             "revision": ident["revision"],
             "max_length": getattr(loaded, "max_length", None),
             "model_fingerprint": fingerprint(ident),
+            "model_identity": self._model_identity,
             "model_entry": None if self._entry is None else self._entry.to_dict(),
         }

@@ -5,9 +5,11 @@ Layout (DESIGN.md "Results")::
     {"schema_version": "1.0",
      "results":   {TASK: {DATASET: {metric: value, ...} | {"skipped": reason}}},
      "summaries": {TASK: {...}},
-     "config":    {model, revision, model_kind, tokenizer_kind, protocol settings, seed, limits, world_size},
+     "config":    {model, revision, model_identity (content sha256 or Hub commit), model_kind, tokenizer_kind,
+                   dataset_fingerprints, protocol (genobench_hf.protocol), settings, limits, world_size},
      "environment": {package versions, device, threads, platform},
-     "timing":    {wall_seconds, nucleotides_per_second, sites_per_second, peak_memory_mb, by_task}}
+     "timing":    {wall_seconds, nucleotides_per_second, sites_per_second, peak_memory_mb, by_task,
+                   by_rank (counters are sums over processes)}}
 
 Every number a report shows comes from such a file; the version lets readers refuse files they do not
 understand instead of misreading them.

@@ -7,20 +7,23 @@ The runner owns orchestration only: sampling lives in ``tasks``, probabilities i
 
 from __future__ import annotations
 
+import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from genobench_hf.errors import ConfigError
-from genobench_hf.execution import ChunkedExecutor, fingerprint
+from genobench_hf.execution import ChunkedExecutor, ExecutionStats, fingerprint, launcher_mismatch
+from genobench_hf.protocol import describe as describe_protocol
 from genobench_hf.results import new_results, skipped, write_results
 from genobench_hf.scoring.base import Scorer, SiteScores
 from genobench_hf.site_records import SiteLog, records_path
 from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
-from genobench_hf.tasks.base import parse_names
+from genobench_hf.tasks.base import DEFAULT_TASKS, parse_names
 from genobench_hf.tasks.sampling import Window
 from genobench_hf.threads import configure_threads
 
@@ -30,7 +33,7 @@ class EvalConfig:
     """Everything that defines an evaluation run (recorded in the results' ``config``)."""
 
     model: str
-    tasks: list[str] = field(default_factory=lambda: ["imputation", "next_nucleotide", "imputation_dense"])
+    tasks: list[str] = field(default_factory=lambda: list(DEFAULT_TASKS))
     datasets: list[str] = field(default_factory=lambda: list(DATASET_NAMES))
     data_dir: Path | None = None
     output: Path = Path("genobench-results.json")
@@ -120,6 +123,9 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     configure_threads(config.threads)
     accelerator = Accelerator(cpu=not _has_cuda())
     rank, world = accelerator.process_index, accelerator.num_processes
+    mismatch = launcher_mismatch(world, os.environ)
+    if mismatch and accelerator.is_main_process:
+        warnings.warn(f"genobench: {mismatch}", stacklevel=2)
     device = str(accelerator.device)
     data_dir = config.data_dir or default_data_dir(build_if_missing=accelerator.is_main_process)
     accelerator.wait_for_everyone()
@@ -135,13 +141,15 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     models = ModelProvider(config, store, device=device, cache_dir=cache_dir)
     context = RunContext(config, store, executor, models)
 
+    fingerprints = {d: store.fingerprint(d) for d in config.datasets if store.has(d)}
     doc = new_results(
         {
             "model": config.model,
             **models.describe(),
             "tasks": config.tasks,
             "datasets": config.datasets,
-            "dataset_fingerprints": {d: store.fingerprint(d) for d in config.datasets if store.has(d)},
+            "dataset_fingerprints": fingerprints,
+            "protocol": describe_protocol(config.task, fingerprints),
             "data_dir": str(data_dir),
             **{k: v for k, v in asdict(config.task).items() if k != "extra"},
             "batch_size": config.batch_size,
@@ -149,6 +157,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             "right_context": config.right_context,
             "baseline": config.baseline,
             "world_size": world,
+            "launcher_warning": mismatch,
         },
         environment(world, device),
     )
@@ -168,20 +177,9 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             own if own is not None else summarise(per_dataset, task.metadata.main_score)
         )
     doc["config"]["markov_chains"] = models.markov_summary()
-    stats = executor.stats
     doc["timing"].update(
-        {
-            "wall_seconds": time.perf_counter() - started,
-            "scoring_seconds": stats.seconds,
-            "nucleotides_scored": stats.nucleotides,
-            "sites_scored": stats.sites,
-            "nucleotides_per_second": stats.nucleotides / stats.seconds if stats.seconds else None,
-            "sites_per_second": stats.sites / stats.seconds if stats.seconds else None,
-            "cached_chunks": stats.cached_chunks,
-            "computed_chunks": stats.computed_chunks,
-            "batch_size_backoffs": stats.batch_size_backoffs,
-            "peak_memory_mb": peak_memory_mb(device),
-        }
+        {"wall_seconds": time.perf_counter() - started}
+        | _timing(_gather((executor.stats, peak_memory_mb(device)), world))
     )
     if accelerator.is_main_process:
         if len(context.site_log):
@@ -205,6 +203,39 @@ def summarise(per_dataset: dict[str, Any], main_score: str) -> dict[str, Any]:
         if main_score == "bits_per_nt":
             out["mean_gain_over_chance_bits"] = 2.0 - out[f"mean_{main_score}"]
     return out
+
+
+def _gather(item: Any, world: int) -> list[Any]:
+    """``item`` of every process, in rank order (a one-element list for a single process)."""
+    if world == 1:
+        return [item]
+    from accelerate.utils import gather_object
+
+    return list(gather_object([item]))
+
+
+def _timing(per_rank: list[tuple[ExecutionStats, float]]) -> dict[str, Any]:
+    """The ``timing`` counters of the whole run: summed over processes (each scores its own chunks), with
+    the per-process figures beside them."""
+    stats = ExecutionStats.combined([s for s, _ in per_rank])
+    seconds = stats.seconds
+    return {
+        "scoring_seconds": seconds,
+        "nucleotides_scored": stats.nucleotides,
+        "sites_scored": stats.sites,
+        "nucleotides_per_second": stats.nucleotides / seconds if seconds else None,
+        "sites_per_second": stats.sites / seconds if seconds else None,
+        "cached_chunks": stats.cached_chunks,
+        "computed_chunks": stats.computed_chunks,
+        "batch_size_backoffs": stats.batch_size_backoffs,
+        "peak_memory_mb": max(peak for _, peak in per_rank),
+        "by_rank": [_rank_timing(s, peak) for s, peak in per_rank],
+    }
+
+
+def _rank_timing(stats: ExecutionStats, peak_memory: float) -> dict[str, Any]:
+    keys = ("seconds", "sites", "computed_chunks", "cached_chunks")
+    return {k: getattr(stats, k) for k in keys} | {"peak_memory_mb": peak_memory}
 
 
 def _has_cuda() -> bool:

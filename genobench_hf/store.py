@@ -1,18 +1,18 @@
 """Read access to the built datasets (``genobench datasets build`` output), with caching.
 
 Rows are loaded with ``datasets.load_dataset(<folder>, split=...)`` — the same way users load them — and
-reduced to the columns the tasks need. A dataset's fingerprint (file names, sizes and the card) goes into
-results and cache keys so that scores are never reused across different data.
+reduced to the columns the tasks need. A dataset's fingerprint (a hash of its files' contents, not of
+where they live) goes into results and cache keys so that scores are never reused across different data.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from genobench_hf import __version__
+from genobench_hf.content import content_files, folder_digest
 from genobench_hf.errors import ConfigError
 
 ROW_COLUMNS = ("genome_id", "sequence")
@@ -54,17 +54,13 @@ class DatasetStore:
         return sorted({p.name.split("-")[0] for p in data.glob("*.parquet")}) if data.is_dir() else []
 
     def fingerprint(self, dataset: str) -> str:
+        """sha256 (16 hex) of the dataset's content: every file's relative name and bytes (card, Parquet
+        shards), hidden files and folders below the dataset folder excepted. Where the folder lives does
+        not enter, so a copy has the same fingerprint and any changed byte a new one."""
         if dataset not in self._fingerprints:
-            h = hashlib.sha256()
             folder = self.path(dataset)
-            for p in sorted(folder.rglob("*")):
-                if p.is_file() and ".cache" not in p.parts:
-                    h.update(str(p.relative_to(folder)).encode())
-                    h.update(str(p.stat().st_size).encode())
-            card = folder / "README.md"
-            if card.exists():
-                h.update(card.read_bytes())
-            self._fingerprints[dataset] = h.hexdigest()[:16]
+            digest, _ = folder_digest(folder, content_files(folder, recursive=True))
+            self._fingerprints[dataset] = digest[:16]
         return self._fingerprints[dataset]
 
     def rows(self, dataset: str, split: str, columns: tuple[str, ...] = ROW_COLUMNS) -> list[dict[str, Any]]:

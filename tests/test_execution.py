@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from genobench_hf.errors import InputError
-from genobench_hf.execution import ChunkedExecutor
+from genobench_hf.execution import ChunkedExecutor, ExecutionStats, launcher_mismatch
 from genobench_hf.results import SCHEMA_VERSION, load_results, new_results, write_results
 from genobench_hf.scoring.base import ScoreRequest, SiteScores
 from genobench_hf.tasks.sampling import Window, stable_seed
@@ -111,3 +111,51 @@ def test_results_roundtrip_and_version_check(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InputError, match=r"bad\.json"):
         load_results(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_damaged_chunk_is_recomputed_with_a_warning(tmp_path: Path, damage: str) -> None:
+    wins = _windows(150)
+    first = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False).run(
+        "k", wins, "imputation", HashScorer()
+    )
+    chunk = tmp_path / "k" / "chunk-000001.npz"
+    data = chunk.read_bytes()
+    chunk.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
+    ex = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False)
+    with pytest.warns(UserWarning, match=r"cache chunk .*chunk-000001\.npz is unreadable"):
+        second = ex.run("k", wins, "imputation", HashScorer())
+    assert ex.stats.cached_chunks == 2 and ex.stats.computed_chunks == 1
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a.probs, b.probs)
+    again = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False)
+    again.run("k", wins, "imputation", HashScorer())  # the damaged file was replaced by a whole one
+    assert again.stats.cached_chunks == 3
+
+
+def test_stats_of_all_processes_add_up() -> None:
+    """Each process counts only its own chunks; the run's timing is their sum (time: the slowest)."""
+    from genobench_hf.runner import _timing
+
+    a = ExecutionStats(seconds=2.0, nucleotides=1000, sites=192, cached_chunks=1, computed_chunks=3)
+    b = ExecutionStats(seconds=3.0, nucleotides=1000, sites=192, cached_chunks=0, computed_chunks=3)
+    timing = _timing([(a, 100.0), (b, 120.0)])
+    assert timing["sites_scored"] == 384 and timing["computed_chunks"] == 6 and timing["cached_chunks"] == 1
+    assert timing["scoring_seconds"] == 3.0 and timing["nucleotides_per_second"] == pytest.approx(2000 / 3)
+    assert timing["peak_memory_mb"] == 120.0 and [r["sites"] for r in timing["by_rank"]] == [192, 192]
+
+
+@pytest.mark.parametrize(
+    ("world", "env", "expected"),
+    [
+        (1, {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}, "accelerate launch --cpu"),
+        (1, {"WORLD_SIZE": "4", "MASTER_ADDR": "h", "MASTER_PORT": "1"}, "asked for 4 processes"),
+        (1, {"OMPI_COMM_WORLD_SIZE": "2"}, "OMPI_COMM_WORLD_SIZE=2"),
+        (1, {"WORLD_SIZE": "1", "MASTER_ADDR": "h", "MASTER_PORT": "1"}, None),  # torchrun with 1 process
+        (1, {}, None),
+        (2, {"WORLD_SIZE": "2", "MASTER_ADDR": "h", "MASTER_PORT": "1"}, None),
+    ],
+)
+def test_launcher_asking_for_more_processes_than_run(world: int, env: dict, expected: str | None) -> None:
+    got = launcher_mismatch(world, env)
+    assert (got is None) if expected is None else (expected in str(got))

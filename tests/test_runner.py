@@ -60,6 +60,9 @@ def test_evaluate_writes_versioned_results(built_corpus, tiny_models, tmp_path: 
     assert doc["schema_version"] == SCHEMA_VERSION and set(REQUIRED_KEYS) <= set(doc)
     assert doc["config"]["world_size"] == 1 and doc["config"]["model_kind"] == "masked"
     assert doc["config"]["tokenizer_kind"] == "char" and doc["config"]["dataset_fingerprints"]["VIR"]
+    protocol = doc["config"]["protocol"]  # what decides the numbers, as results are compared on it
+    assert protocol["n_sites"] == 24 and protocol["window"] == 256 and protocol["frame_rule"]
+    assert protocol["dataset_fingerprints"] == doc["config"]["dataset_fingerprints"]
     for task in SITE_TASKS.split(","):
         for dataset in ("VIR", "PRO_reads"):
             m = doc["results"][task][dataset]
@@ -130,6 +133,56 @@ def test_interrupted_run_resumes_from_cache(built_corpus, tiny_models, tmp_path:
     assert abs(got["bits_per_nt"] - want["bits_per_nt"]) < 1e-6 and got["n_scored"] == want["n_scored"]
 
 
+def test_model_retrained_in_place_is_rescored(built_corpus, tmp_path: Path, monkeypatch) -> None:
+    """New weights in the same folder (same config, same file size, mtime restored as ``cp -p`` leaves it)
+    must be scored afresh with resume on, never served from the old model's cache."""
+    from genobench_hf import testing as T
+
+    monkeypatch.setenv("GENOBENCH_CACHE", str(tmp_path / "user-cache"))
+    data, _ = built_corpus
+    tok, folder = T.char_tokenizer(), tmp_path / "model"
+    T.tiny_masked_lm(tok, seed=0).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    args = ("--tasks", "imputation", "--datasets", "VIR", "--limit", "30", "--baseline", "none")
+    old = _evaluate(data, folder, tmp_path / "r.json", *args)
+    weights = folder / "model.safetensors"
+    before = weights.stat()
+    T.tiny_masked_lm(tok, seed=1).save_pretrained(folder)  # "retrained" into the same folder
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert weights.stat().st_size == before.st_size and weights.stat().st_mtime_ns == before.st_mtime_ns
+    new = _evaluate(data, folder, tmp_path / "r.json", *args)
+    fresh = _evaluate(data, folder, tmp_path / "fresh.json", *args, "--no-resume")
+    bits = {name: d["results"]["imputation"]["VIR"]["bits_per_nt"] for name, d in
+            (("old", old), ("new", new), ("fresh", fresh))}  # fmt: skip
+    assert bits["new"] == pytest.approx(bits["fresh"], abs=1e-9) and abs(bits["new"] - bits["old"]) > 1e-3
+    assert new["timing"]["cached_chunks"] == 0
+    ident_old, ident_new = old["config"]["model_identity"], new["config"]["model_identity"]
+    assert ident_old["kind"] == "content" and ident_old["sha256"] != ident_new["sha256"]
+    assert ident_old["files"]["config.json"] == ident_new["files"]["config.json"]
+    again = _evaluate(data, folder, tmp_path / "r.json", *args)  # unchanged now: the cache serves it
+    assert again["timing"]["computed_chunks"] == 0 and again["config"]["model_identity"] == ident_new
+
+
+def test_hub_model_at_a_new_commit_is_rescored(built_corpus, tmp_path: Path) -> None:
+    """A Hub id is tied to the commit it resolves to: when main moves on, nothing cached is reused."""
+    from test_content import fake_hub_snapshot
+
+    data, _ = built_corpus
+    repo, first, second = "genobench-test/moving-main", "a" * 40, "b" * 40
+    fake_hub_snapshot(repo, first, seed=0)
+    args = ("--tasks", "imputation", "--datasets", "VIR", "--limit", "30", "--baseline", "none")
+    old = _evaluate(data, repo, tmp_path / "r.json", *args)
+    assert old["config"]["model_identity"] == {"kind": "hub_commit", "commit": first}
+    assert old["config"]["revision"] == first
+    fake_hub_snapshot(repo, second, seed=1)
+    new = _evaluate(data, repo, tmp_path / "r.json", *args)
+    fresh = _evaluate(data, repo, tmp_path / "fresh.json", *args, "--no-resume")
+    assert new["config"]["model_identity"]["commit"] == second and new["timing"]["cached_chunks"] == 0
+    got, want = new["results"]["imputation"]["VIR"], fresh["results"]["imputation"]["VIR"]
+    assert got["bits_per_nt"] == pytest.approx(want["bits_per_nt"], abs=1e-9)
+    assert abs(got["bits_per_nt"] - old["results"]["imputation"]["VIR"]["bits_per_nt"]) > 1e-3
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -194,6 +247,10 @@ def test_two_processes_give_the_same_numbers(built_corpus, tiny_models, tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     two = json.loads((tmp_path / "two.json").read_text())
     assert two["config"]["world_size"] == 2 and one["config"]["world_size"] == 1
+    for key in ("sites_scored", "nucleotides_scored", "computed_chunks"):  # both processes counted
+        assert two["timing"][key] == one["timing"][key], key
+    assert len(two["timing"]["by_rank"]) == 2 and all(r["sites"] > 0 for r in two["timing"]["by_rank"])
+    assert two["config"]["launcher_warning"] is None
     for task in ("imputation", "imputation_dense"):
         a, b = one["results"][task]["VIR"], two["results"][task]["VIR"]
         assert a["n_scored"] == b["n_scored"]
@@ -232,3 +289,22 @@ def test_killed_process_resumes_to_the_same_numbers(built_corpus, tiny_models, t
     for dataset in ("VIR", "PRO_reads"):
         got, want = resumed["results"]["imputation"][dataset], clean["results"]["imputation"][dataset]
         assert abs(got["bits_per_nt"] - want["bits_per_nt"]) < 1e-6
+
+
+@pytest.mark.slow
+def test_accelerate_launch_that_runs_one_process_warns(built_corpus, tmp_path: Path) -> None:
+    """`accelerate launch --cpu --num_processes 2` starts one process (accelerate's simple launcher);
+    the run says so instead of silently scoring unsharded."""
+    if shutil.which("accelerate") is None:
+        pytest.skip("accelerate's launcher not on PATH")
+    data, _ = built_corpus
+    out = tmp_path / "one.json"
+    cmd = ["accelerate", "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "genobench_hf.cli", "evaluate",
+           "--model", "markov:2", "--data-dir", str(data), "--tasks", "imputation", "--datasets", "VIR",
+           "--limit", "10", "--baseline", "none", "--n-bootstrap", "10", "--quiet", "--output", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "accelerate launch --cpu` starts a single process" in proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["config"]["world_size"] == 1 and "single process" in doc["config"]["launcher_warning"]

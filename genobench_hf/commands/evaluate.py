@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf.outputs import writes_output
-from genobench_hf.tasks.base import DATASET_NAMES
+from genobench_hf.tasks.base import DATASET_NAMES, DEFAULT_TASKS, TaskConfig
 from genobench_hf.threads import add_threads_argument
+
+DEFAULTS = TaskConfig()  # the one set of task defaults, shared with `genobench run`
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +27,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", required=True, help="Hub id, local folder, or markov:K / markov:auto")
     p.add_argument(
         "--tasks",
-        default="imputation,next_nucleotide,imputation_dense",
+        default=",".join(DEFAULT_TASKS),
         help="comma-separated task names (see `genobench tasks`)",
     )
     p.add_argument("--datasets", default=",".join(DATASET_NAMES), help="comma-separated dataset names")
@@ -37,12 +39,23 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--output", type=Path, default=Path("genobench-results.json"), help="results JSON path")
     p.add_argument("--limit", type=int, help="at most N scored sites per dataset (smoke runs)")
-    p.add_argument("--n-sites", type=int, default=2000, help="sites per dataset (default 2000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--n-sites", type=int, default=DEFAULTS.n_sites, help="sites per dataset (default %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--window", type=int, default=256, help="window length in nucleotides (default 256)")
-    p.add_argument("--mask-rate", type=float, default=0.15, help="imputation_dense mask rate (default 0.15)")
-    p.add_argument("--split", default="test", help="dataset split to score (default test; also rare)")
+    p.add_argument(
+        "--window", type=int, default=DEFAULTS.window, help="window in nucleotides (default %(default)s)"
+    )
+    p.add_argument(
+        "--mask-rate",
+        type=float,
+        default=DEFAULTS.mask_rate,
+        help="imputation_dense mask rate (default %(default)s)",
+    )
+    p.add_argument(
+        "--split", default=DEFAULTS.split, help="dataset split to score (default %(default)s; also rare)"
+    )
     p.add_argument("--tokenizer-kind", default="auto", help="auto | char | kmer:K[:STRIDE] | bpe")
     p.add_argument("--model-kind", default="auto", choices=["auto", "masked", "causal"])
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16", "float16"])
@@ -50,7 +63,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--baseline", default="markov:auto", help="baseline beside the model: markov:K, markov:auto, none"
     )
-    p.add_argument("--n-bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")
+    p.add_argument(
+        "--n-bootstrap", type=int, default=DEFAULTS.n_bootstrap, help="bootstrap resamples for intervals"
+    )
     p.add_argument(
         "--trust-remote-code", action="store_true", help="allow the model's own Python code to run"
     )
@@ -61,11 +76,23 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def task_config(args: argparse.Namespace) -> TaskConfig:
+    """The task settings of the flags (every other setting: the shared defaults)."""
+    return TaskConfig(
+        window=args.window,
+        n_sites=args.n_sites,
+        mask_rate=args.mask_rate,
+        seed=args.seed,
+        split=args.split,
+        limit=args.limit,
+        n_bootstrap=args.n_bootstrap,
+    )
+
+
 @writes_output("output", kind="file")
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.runner import EvalConfig, evaluate
     from genobench_hf.summary_table import print_summary
-    from genobench_hf.tasks import TaskConfig
 
     config = EvalConfig(
         model=args.model,
@@ -73,15 +100,7 @@ def run(args: argparse.Namespace) -> int:
         datasets=args.datasets,
         data_dir=args.data_dir,
         output=args.output,
-        task=TaskConfig(
-            window=args.window,
-            n_sites=args.n_sites,
-            mask_rate=args.mask_rate,
-            seed=args.seed,
-            split=args.split,
-            limit=args.limit,
-            n_bootstrap=args.n_bootstrap,
-        ),
+        task=task_config(args),
         batch_size=args.batch_size,
         model_kind=args.model_kind,
         tokenizer_kind=args.tokenizer_kind,

@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genobench_hf.protocol import warn_differences
     from genobench_hf.report.model_index import export_model_index, plan_export
 
     options = {"model_name": args.model_name, "dataset_org": args.dataset_org}
@@ -52,4 +53,5 @@ def run(args: argparse.Namespace) -> int:
     )
     for item in plan.omitted:
         print(f"  left out {item.task}/{item.dataset}: {item.reason}")
+    warn_differences(plan.protocol_notes, "these results and genobench's defaults")
     return 0

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf.outputs import writes_output
+from genobench_hf.tasks.base import TaskConfig
 from genobench_hf.threads import add_threads_argument, available_cpus
 
+DEFAULTS = TaskConfig()  # the one set of task defaults, shared with `genobench evaluate`
 SITE_TASKS = (
     "imputation,next_nucleotide,imputation_dense,span_imputation,rare_species,conservation,efficiency"
 )
@@ -47,8 +49,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--train-minutes", type=float, default=1.0, help="training budget per model (default 1)")
     p.add_argument("--models", default="", help="extra models to score on every task (Hub ids, folders)")
     p.add_argument("--datasets", default="PRO,EUK,VIR,PRO_reads,EUK_reads,VIR_reads")
-    p.add_argument("--n-sites", type=int, default=500, help="sites per dataset (default 500)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--n-sites", type=int, default=DEFAULTS.n_sites, help="sites per dataset (default %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--source", type=Path, help="a genome folder laid out like the embedded corpus")
     p.add_argument("--taxonomy", type=Path, help="taxonomy table for --source")
     p.add_argument("--quiet", action="store_true")
@@ -69,7 +73,7 @@ def _split(value: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.data.build import build_all
     from genobench_hf.report import build_report
-    from genobench_hf.results import load_results, write_results
+    from genobench_hf.results import write_results
     from genobench_hf.summary_table import print_summary
     from genobench_hf.tasks.transfer import merge_transfer_rows
     from genobench_hf.training import TrainConfig, train
@@ -86,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
         )
         print(summary.table())
 
+    expected = _expected_protocol(args, data_dir)
+
     def score(model: str, tasks: str, path: Path, representations: bool = False) -> dict[str, Any]:
-        if path.exists():
-            return load_results(path)
+        earlier = reusable(path, expected, model)
+        if earlier is not None:
+            return earlier
         doc = _evaluate(args, model, tasks, args.datasets, data_dir, path, out / ".cache")
         if representations:  # probes and ablation on PRO only, merged into the same results document
             extra = _evaluate(
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         if not rows:
             continue
         main = rows.get(FULL_TASK_KINGDOM) or next(iter(rows.values()))
+        mixed = transfer_protocol_notes(arch, rows)
         merged = merge_transfer_rows(list(rows.values()))
         doc = dict(main)
         doc["results"] = dict(main["results"]) | {"transfer": merged["results"]}
@@ -129,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         doc["config"] = dict(main["config"]) | {
             "model": f"genobench-{arch}",
             "transfer_models": {k: d["config"]["model"] for k, d in rows.items()},
+            "protocol_warnings": mixed,
         }
         written.append(write_results(doc, results_dir / f"genobench-{arch}.json"))
     report = build_report(written, out / "report", title="genobench: default benchmark")
@@ -146,11 +155,61 @@ def _merge(doc: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def task_config(args: argparse.Namespace) -> TaskConfig:
+    """The task settings of every evaluation of the run: the shared defaults, the user's --n-sites/--seed,
+    and the bounded representation samples."""
+    return TaskConfig(n_sites=args.n_sites, seed=args.seed, extra=dict(REPRESENTATION_OPTIONS))
+
+
+def reusable(path: Path, expected: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """The results at ``path`` when they were scored under ``expected`` (what this run would score) and,
+    for a model folder, from the folder's current content; None (score again, saying why) otherwise."""
+    from genobench_hf.content import model_identity
+    from genobench_hf.protocol import differences, held_tasks, protocol_of
+    from genobench_hf.results import load_results
+
+    if not path.exists():
+        return None
+    doc = load_results(path)
+    held = held_tasks(doc)
+    stale = differences([(path.name, protocol_of(doc), held), ("this run", expected, held)])
+    recorded = (doc.get("config") or {}).get("model_identity")
+    if Path(model).is_dir() and (not isinstance(recorded, dict) or recorded != model_identity(model)):
+        stale.append(f"the model folder {model} changed since (or its content was not recorded)")
+    if not stale:
+        return doc
+    print(f"genobench: {path} was scored under another protocol, scoring again: " + "; ".join(stale))
+    return None
+
+
+def transfer_protocol_notes(arch: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    """Warn (and return the lines) where the per-kingdom transfer rows merged into one matrix were scored
+    under different protocols."""
+    from genobench_hf.protocol import differences, held_tasks, protocol_of, warn_differences
+
+    items = [
+        (f"{arch}-{k}", protocol_of(d), {"transfer": held_tasks(d).get("transfer", [])})
+        for k, d in rows.items()
+    ]
+    notes = differences(items)
+    warn_differences(notes, f"the transfer rows of genobench-{arch}")
+    return notes
+
+
+def _expected_protocol(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    """The protocol this run scores under (what a resumed results file must match)."""
+    from genobench_hf.protocol import describe
+    from genobench_hf.store import DatasetStore
+    from genobench_hf.tasks.base import DATASET_NAMES
+
+    store = DatasetStore(data_dir)
+    return describe(task_config(args), {d: store.fingerprint(d) for d in DATASET_NAMES if store.has(d)})
+
+
 def _evaluate(
     args: argparse.Namespace, model: str, tasks: str, datasets: str, data_dir: Path, output: Path, cache: Path
 ) -> dict:
     from genobench_hf.runner import EvalConfig, evaluate
-    from genobench_hf.tasks import TaskConfig
 
     return evaluate(
         EvalConfig(
@@ -159,15 +218,7 @@ def _evaluate(
             datasets=datasets,
             data_dir=data_dir,
             output=output,
-            task=TaskConfig(
-                n_sites=args.n_sites,
-                seed=args.seed,
-                n_spans=8,
-                n_genes=4,
-                span_lengths=(30, 100),
-                max_gene_length=600,
-                extra=dict(REPRESENTATION_OPTIONS),
-            ),
+            task=task_config(args),
             cache_dir=cache,
             show_progress=not args.quiet,
             threads=args.threads,

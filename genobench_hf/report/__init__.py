@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genobench_hf.outputs import atomic_write_text
-from genobench_hf.report.collect import Run, load_runs
+from genobench_hf.protocol import warn_differences
+from genobench_hf.report.collect import Run, load_runs, protocol_notes
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ def build_report(
     from genobench_hf.report.sections import build_sections
 
     runs = load_runs(results)
+    warn_differences(protocol_notes(runs), "the results in this report")
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)

@@ -171,6 +171,13 @@ def fixture_notes(runs: Sequence[Run]) -> list[str]:
     return [f"{r.path.name}: {r.config['fixture_note']}" for r in runs if r.config.get("fixture_note")]
 
 
+def protocol_notes(runs: Sequence[Run]) -> list[str]:
+    """Where the runs were scored under different protocols (per task: what differs, in which files)."""
+    from genobench_hf.protocol import doc_differences
+
+    return doc_differences([(r.path.name, r.doc) for r in runs])
+
+
 def package_versions() -> dict[str, str]:
     """Versions of the packages that made the report (provenance of the rendering, not of the numbers)."""
     import importlib.metadata as md

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from genobench_hf.report.collect import Run, fixture_notes, package_versions
+from genobench_hf.report.collect import Run, fixture_notes, package_versions, protocol_notes
 from genobench_hf.report.detail_tables import provenance
 from genobench_hf.report.sections import Section
 
@@ -26,5 +26,6 @@ def render_html(runs: Sequence[Run], sections: Sequence[Section], title: str = "
         sections=sections,
         provenance=provenance(runs),
         fixture_notes=fixture_notes(runs),
+        protocol_notes=protocol_notes(runs),
         versions=package_versions(),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from genobench_hf.report.collect import Run, fixture_notes
+from genobench_hf.report.collect import Run, fixture_notes, protocol_notes
 from genobench_hf.report.detail_tables import provenance
 from genobench_hf.report.sections import Section
 from genobench_hf.report.tables import Cell, Column, Row, Table
@@ -67,6 +67,11 @@ def render_markdown(runs: Sequence[Run], sections: Sequence[Section], title: str
     if notes:
         out += ["> **Synthetic fixture data — these numbers are not benchmark results.**"]
         out += [f"> - {n}" for n in notes] + [""]
+    mixed = protocol_notes(runs)
+    if mixed:
+        out += ["> **These results were scored under different protocols; numbers that differ in what is "
+                "listed here are not comparable.**"]  # fmt: skip
+        out += [f"> - {n}" for n in mixed] + [""]
     out += [f"Models: {', '.join(f'`{r.label}`' for r in runs)}. Full interactive report: `report.html`.", ""]
     for s in sections:
         out += [f"## {s.title}", ""]

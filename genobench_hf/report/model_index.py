@@ -1,7 +1,10 @@
 """Hub ``model-index`` entries from a results file, written into a model card's YAML front matter.
 
 One result per evaluated (task, dataset): the task's main score, plus ``accuracy`` and ``bits_per_nt`` when
-the entry holds them as numbers. Skipped entries, and entries whose scores are all nested (probe curves,
+the entry holds them as numbers. Each result carries the protocol that decides its number
+(``dataset.args``: window, sites, seed, split, frame rule, ...; ``dataset.revision`` is the data
+fingerprint), and the export flags a protocol other than genobench's default, since the Hub shows these
+results beside other models'. Skipped entries, and entries whose scores are all nested (probe curves,
 transfer matrices), are left out and reported as omitted. Values are copied from the results file, never
 recomputed.
 
@@ -28,6 +31,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from genobench_hf.errors import InputError
+from genobench_hf.protocol import default_protocol, differences, held_tasks, protocol_of, task_view
 from genobench_hf.results import load_results
 
 SOURCE_NAME = "genobench"
@@ -87,6 +91,7 @@ def build_eval_results(
     """The ``EvalResult`` rows of a loaded results document, and the entries left out (with why)."""
     config = doc.get("config") or {}
     fingerprints = config.get("dataset_fingerprints") or {}
+    protocol = protocol_of(doc)
     registry = _task_metadata()
     rows: list[EvalResult] = []
     omitted: list[Omitted] = []
@@ -113,6 +118,7 @@ def build_eval_results(
             split = entry.get("split") if isinstance(entry.get("split"), str) else None
             split = split or (meta.eval_split if meta is not None else "test")
             revision = fingerprints.get(dataset)
+            args = {k: v for k, v in task_view(protocol, task).items() if v is not None}
             for key, value in metrics:
                 metric_type, metric_name = METRIC_LABELS.get(key, (key, key.replace("_", " ")))
                 rows.append(
@@ -123,6 +129,7 @@ def build_eval_results(
                         dataset_name=dataset,
                         dataset_split=split,
                         dataset_revision=str(revision) if revision else None,
+                        dataset_args=args,
                         metric_type=metric_type,
                         metric_name=metric_name,
                         metric_value=value,
@@ -166,6 +173,8 @@ class Plan:
     omitted: list[Omitted]
     before: ModelCard | None  # the card as it was, None if it is created
     task_names: set[str]
+    #: how the file's protocol differs from genobench's default one, which the rows will stand beside
+    protocol_notes: list[str]
 
 
 def _new_card(name: str, rows: list[EvalResult]) -> ModelCard:
@@ -199,7 +208,11 @@ def plan_export(
         kept = [r for r in card.data.eval_results or [] if not is_genobench_result(r, task_names)]
         card.data.model_name = model_name or card.data.model_name or str(config_model or "model")
         card.data.eval_results = kept + rows
-    return Plan(card, rows, kept, omitted, before, task_names)
+    held = {t: ds for t, ds in held_tasks(doc).items() if any(r.task_name == t for r in rows)}
+    notes = differences(
+        [(Path(results_path).name, protocol_of(doc), held), ("the defaults", default_protocol(), held)]
+    )
+    return Plan(card, rows, kept, omitted, before, task_names, notes)
 
 
 def _check_written(path: Path, plan: Plan) -> None:
