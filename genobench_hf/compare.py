@@ -21,11 +21,10 @@ import numpy as np
 
 from genobench_hf.errors import ConfigError
 from genobench_hf.metrics.paired import paired_difference
+from genobench_hf.protocol import doc_differences
 from genobench_hf.results import load_results
 from genobench_hf.site_records import KEY, read_records
 
-#: config fields that must agree for two results to be compared site by site
-PROTOCOL_FIELDS = ("window", "sites_per_dataset", "seed", "mask_rate", "split", "spans", "frame_rule")
 MIN_GENOMES_FOR_CLUSTER = 5
 REFERENCE = "markov:auto"
 
@@ -35,24 +34,10 @@ def _label(doc: dict[str, Any], path: Path) -> str:
 
 
 def check_comparable(docs: Sequence[tuple[Path, dict[str, Any]]]) -> None:
-    """Refuse results whose protocol or data differ, naming the field and the two values."""
-    (p0, d0), rest = docs[0], docs[1:]
-    c0 = d0.get("config", {})
-    for p, d in rest:
-        c = d.get("config", {})
-        for field in PROTOCOL_FIELDS:
-            if c0.get(field) != c.get(field):
-                raise ConfigError(
-                    f"cannot compare {p0.name} and {p.name}: protocol differs in {field!r} "
-                    f"({c0.get(field)!r} vs {c.get(field)!r})"
-                )
-        f0, f = c0.get("dataset_fingerprints") or {}, c.get("dataset_fingerprints") or {}
-        for dataset in sorted(set(f0) & set(f)):
-            if f0[dataset] != f[dataset]:
-                raise ConfigError(
-                    f"cannot compare {p0.name} and {p.name}: dataset {dataset} differs "
-                    f"(fingerprint {f0[dataset]} vs {f[dataset]})"
-                )
+    """Refuse results whose protocol or data differ (genobench_hf.protocol), naming every difference."""
+    lines = doc_differences([(p.name, d) for p, d in docs])
+    if lines:
+        raise ConfigError("cannot compare these results: " + "; ".join(lines))
 
 
 def _site_table(path: Path, doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
