@@ -27,6 +27,11 @@ from genobench_hf.scoring.base import Protocol_, Scorer, ScoreRequest, SiteScore
 from genobench_hf.tasks.sampling import Window
 
 
+def _frame_of(s: SiteScores) -> np.ndarray:
+    """A result's per-site frame for the cache; -2 rows stand for "no frame recorded" (not fixed-frame)."""
+    return s.frame if s.frame is not None else np.full((len(s.probs), 2), -2, dtype=np.int64)
+
+
 def fingerprint(payload: dict[str, Any]) -> str:
     """Short stable hash of a JSON-able description (what makes a cached chunk reusable)."""
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
@@ -107,6 +112,7 @@ class ChunkedExecutor:
                 counts=np.array([len(s.probs) for s in scores], dtype=np.int64),
                 paths=np.array([s.path for s in scores]),
                 approximate=np.array([s.approximate for s in scores], dtype=bool),
+                frame=np.concatenate([_frame_of(s) for s in scores]),
                 content=np.array(content),
             )
             os.replace(tmp, path)
@@ -128,6 +134,7 @@ class ChunkedExecutor:
                         mass_outside=data["mass"][a:b],
                         path=str(p),
                         approximate=bool(ap),
+                        frame=None if data["frame"][a:b].min(initial=0) < -1 else data["frame"][a:b],
                     )
                     for a, b, p, ap in zip(
                         bounds[:-1], bounds[1:], data["paths"], data["approximate"], strict=True
@@ -194,7 +201,7 @@ class ChunkedExecutor:
                 self.stats.cached_chunks += 1
             else:
                 requests = [
-                    ScoreRequest(window=w.window, sites=w.sites, protocol=protocol, targets=w.targets)
+                    ScoreRequest(w.window, w.sites, protocol, w.targets, frame_seed=w.frame_seed)
                     for w in chunk
                 ]
                 t0 = time.perf_counter()
