@@ -85,7 +85,7 @@ def test_masked_every_site_is_covered_and_never_exactly_chance(name: str, protoc
         assert (frame[:, 1] == k).all()  # in a full k-mer: never a single-nucleotide tail
 
 
-@pytest.mark.parametrize("name", ["5s2", "5s3", "nt6"])
+@pytest.mark.parametrize("name", ["5s1", "5s2", "5s3", "nt6"])
 @pytest.mark.parametrize("protocol", ["imputation", "next_nucleotide"])
 def test_candidate_scorer_frames_cover_every_site(name: str, protocol: str) -> None:
     sc = CandidateScorer(loaded(name, causal=True))
