@@ -285,13 +285,18 @@ def detect_tokenizer_kind(tokenizer: Any) -> TokenizerKind:
 
     Single nucleotides only = ``char``; (nearly) all ACGT k-mers of one length plus at most single
     nucleotides = ``kmer``, non-overlapping if the raw probe is cut into k-mers (Nucleotide Transformer),
-    overlapping stride 1 if the space-separated k-mers map one token each (DNABERT-1); anything else that
-    tiles the probe = ``bpe``. Any other stride must be given by the user (``kmer:K:S``).
+    overlapping if the space-separated k-mers map one token each (DNABERT-1); anything else that tiles the
+    probe = ``bpe``. An overlapping tokenizer looks the same whatever stride its model was trained with,
+    so its stride is taken only from a ``kmer_stride`` the tokenizer declares (tokenizer_config.json);
+    otherwise detection refuses and asks for ``--tokenizer-kind kmer:K:S`` rather than guess stride 1.
     """
     nuc = _nucleotide_tokens(tokenizer)
     lengths = Counter(len(t) for t in nuc)
     if not nuc or not set(NUCLEOTIDES) <= {t for t in nuc if len(t) == 1} | {t[0] for t in nuc}:
-        raise ModelError("the tokenizer's vocabulary holds no DNA tokens (A, C, G, T)")
+        raise ModelError(
+            "the tokenizer's vocabulary holds no DNA tokens (A, C, G, T); if it reads DNA anyway (e.g. it "
+            "lowercases), pass --tokenizer-kind char, kmer:K[:STRIDE] or bpe"
+        )
     candidates: list[TokenizerKind] = []
     if set(lengths) == {1}:
         candidates.append(TokenizerKind("char"))
@@ -311,8 +316,30 @@ def detect_tokenizer_kind(tokenizer: Any) -> TokenizerKind:
             k = kind.k
             if not set(widths.tolist()) <= {1, k} or (widths == k).sum() < len(PROBE) // k - 1:
                 continue  # the raw string is not cut into k-mers: try overlapping
+        if kind.overlapping:
+            return _declared_stride(tokenizer, kind)
         return kind
     raise ModelError("cannot tell how this tokenizer segments DNA; pass --tokenizer-kind")
+
+
+def _declared_stride(tokenizer: Any, kind: TokenizerKind) -> TokenizerKind:
+    """The overlapping kind with the stride the tokenizer declares (``kmer_stride``), else a refusal."""
+    k = int(kind.k)  # type: ignore[arg-type]
+    declared = getattr(tokenizer, "init_kwargs", {}).get(
+        "kmer_stride", getattr(tokenizer, "kmer_stride", None)
+    )
+    if declared is None:
+        raise ModelError(
+            f"the tokenizer maps space-separated {k}-mers one token each (overlapping k-mers), but the "
+            "stride its model was trained with cannot be read from the tokenizer; pass --tokenizer-kind "
+            f"kmer:{k}:1 (DNABERT-1) or kmer:{k}:STRIDE"
+        )
+    if not isinstance(declared, int) or not 1 <= declared < k:
+        raise ModelError(
+            f"the tokenizer declares kmer_stride={declared!r}, not a stride in 1..{k - 1}; "
+            f"pass --tokenizer-kind kmer:{k}:STRIDE"
+        )
+    return TokenizerKind("kmer", k, declared)
 
 
 def check_fixed_frame(aligner: Aligner) -> None:

@@ -29,6 +29,11 @@ from genobench_hf.scoring.base import Protocol_, Scorer, ScoreRequest, SiteScore
 from genobench_hf.tasks.sampling import Window
 
 
+def _frame_of(s: SiteScores) -> np.ndarray:
+    """A result's per-site frame for the cache; -2 rows stand for "no frame recorded" (not fixed-frame)."""
+    return s.frame if s.frame is not None else np.full((len(s.probs), 2), -2, dtype=np.int64)
+
+
 def fingerprint(payload: dict[str, Any]) -> str:
     """Short stable hash of a JSON-able description (what makes a cached chunk reusable)."""
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
@@ -155,6 +160,7 @@ class ChunkedExecutor:
                 counts=np.array([len(s.probs) for s in scores], dtype=np.int64),
                 paths=np.array([s.path for s in scores]),
                 approximate=np.array([s.approximate for s in scores], dtype=bool),
+                frame=np.concatenate([_frame_of(s) for s in scores]),
                 content=np.array(content),
             )
             os.replace(tmp, path)
@@ -173,19 +179,29 @@ class ChunkedExecutor:
                 stored = data["counts"].tolist()
                 probs, mass = data["probs"], data["mass"]
                 paths, approximate = data["paths"], data["approximate"]
+                frame = data["frame"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             warnings.warn(f"cache chunk {path} is unreadable ({reason}); recomputing it", stacklevel=3)
             return None
         n = sum(counts)
-        if stored != counts or probs.shape != (n, 4) or mass.shape != (n,) or len(paths) != len(counts):
+        if (
+            stored != counts or probs.shape != (n, 4) or mass.shape != (n,) or len(paths) != len(counts)
+            or len(frame) != n
+        ):  # fmt: skip
             warnings.warn(
                 f"cache chunk {path} does not hold this chunk's sites; recomputing it", stacklevel=3
             )
             return None
         bounds = np.concatenate([[0], np.cumsum(counts)]).astype(int)
         return [
-            SiteScores(probs=probs[a:b], mass_outside=mass[a:b], path=str(p), approximate=bool(ap))
+            SiteScores(
+                probs=probs[a:b],
+                mass_outside=mass[a:b],
+                path=str(p),
+                approximate=bool(ap),
+                frame=None if frame[a:b].min(initial=0) < -1 else frame[a:b],
+            )  # fmt: skip
             for a, b, p, ap in zip(bounds[:-1], bounds[1:], paths, approximate, strict=True)
         ]
 
@@ -247,7 +263,7 @@ class ChunkedExecutor:
                 self.stats.cached_chunks += 1
             else:
                 requests = [
-                    ScoreRequest(window=w.window, sites=w.sites, protocol=protocol, targets=w.targets)
+                    ScoreRequest(w.window, w.sites, protocol, w.targets, frame_seed=w.frame_seed)
                     for w in chunk
                 ]
                 t0 = time.perf_counter()

@@ -76,9 +76,9 @@ class ModelProvider:
 
     # -- transformers --------------------------------------------------------------------------
     def _load_transformers(self) -> None:
-        from genobench_hf.alignment import TokenizerKind
         from genobench_hf.registry import resolve_model
         from genobench_hf.scoring.causal import CausalLMScorer
+        from genobench_hf.scoring.frames import FRAME_RULE
         from genobench_hf.scoring.loading import load_model
         from genobench_hf.scoring.masked import MaskedLMScorer
         from genobench_hf.scoring.seq2seq import Seq2SeqScorer
@@ -95,18 +95,18 @@ class ModelProvider:
         loaded = load_model(
             res.spec,
             model_kind=res.model_kind,  # type: ignore[arg-type]
+            tokenizer_kind=res.tokenizer_kind,  # the flag (or the registry entry) governs; auto = detect
             trust_remote_code=cfg.trust_remote_code,
             dtype=cfg.dtype,
             device=self.device,
             revision=res.revision,
         )
-        kind = None if res.tokenizer_kind == "auto" else TokenizerKind.parse(res.tokenizer_kind)
         if loaded.model_kind == "masked":
-            scorer: Scorer = MaskedLMScorer(loaded, tokenizer_kind=kind)
+            scorer: Scorer = MaskedLMScorer(loaded)
         elif loaded.model_kind == "seq2seq":
-            scorer = Seq2SeqScorer(loaded, tokenizer_kind=kind)
+            scorer = Seq2SeqScorer(loaded)
         else:
-            scorer = CausalLMScorer(loaded, tokenizer_kind=kind, right_context=cfg.right_context)
+            scorer = CausalLMScorer(loaded, right_context=cfg.right_context)
         self._loaded = loaded
         self._scorer = scorer
         self._model_identity = _identity_of(res.spec, res.revision, cfg.model)
@@ -116,7 +116,8 @@ class ModelProvider:
             "revision": self._model_identity.get("commit") or getattr(loaded, "revision", None),
             "content": self._model_identity,
             "model_kind": loaded.model_kind,
-            "tokenizer_kind": str(getattr(scorer, "tokenizer_kind", loaded.tokenizer_kind)),
+            "tokenizer_kind": str(loaded.tokenizer_kind),
+            "frame_rule": FRAME_RULE,
             "dtype": cfg.dtype,
             "right_context": cfg.right_context,
         }
@@ -215,6 +216,7 @@ class ModelProvider:
             "model_kind": ident["model_kind"],
             "tokenizer_kind": ident["tokenizer_kind"],
             "revision": ident["revision"],
+            "frame_rule": ident["frame_rule"],
             "max_length": getattr(loaded, "max_length", None),
             "model_fingerprint": fingerprint(ident),
             "model_identity": self._model_identity,

@@ -17,11 +17,10 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from genobench_hf.scoring.frames import FRAME_RULE  # how fixed-frame tokenizers are framed (one source)
 from genobench_hf.tasks.base import TaskConfig
 
-#: how fixed-frame (k-mer) tokenizers are framed: the frame starts at the window's first nucleotide.
-#: Change it together with the framing code (scoring/alignment), so that old and new results are flagged.
-FRAME_RULE = "window-start"
+__all__ = ["FRAME_RULE"]
 NOT_RECORDED = "not recorded"
 #: the keys every site-scoring task depends on
 SITE_KEYS = ("window", "n_sites", "seed", "split", "frame_rule")

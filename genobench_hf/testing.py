@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 from transformers.modeling_outputs import CausalLMOutput, MaskedLMOutput
 
@@ -97,7 +97,7 @@ def bits_and_accuracy(requests: Sequence[ScoreRequest], scores: Sequence[SiteSco
 
 
 # ----------------------------------------------------------------------------- tokenizers
-def _wrap(tk: Tokenizer, causal: bool) -> PreTrainedTokenizerFast:
+def _wrap(tk: Tokenizer, causal: bool, **init: Any) -> PreTrainedTokenizerFast:
     """Add the post-processor (masked: [CLS] x [SEP]; causal: [BOS] x) and wrap for transformers."""
     ids = {t: tk.token_to_id(t) for t in SPECIALS}
     if causal:
@@ -110,7 +110,7 @@ def _wrap(tk: Tokenizer, causal: bool) -> PreTrainedTokenizerFast:
         )
     names = ["pad", "unk", "cls", "sep", "mask", "bos", "eos"]
     kwargs = {f"{n}_token": t for n, t in zip(names, SPECIALS, strict=True)}
-    return PreTrainedTokenizerFast(tokenizer_object=tk, model_max_length=100_000, **kwargs)
+    return PreTrainedTokenizerFast(tokenizer_object=tk, model_max_length=100_000, **kwargs, **init)
 
 
 def _word_level(tokens: Sequence[str]) -> Tokenizer:
@@ -125,15 +125,29 @@ def char_tokenizer(*, causal: bool = False) -> PreTrainedTokenizerFast:
     return _wrap(tk, causal)
 
 
-def kmer_tokenizer(k: int = 6, overlapping: bool = False, *, causal: bool = False) -> PreTrainedTokenizerFast:
+def kmer_tokenizer(
+    k: int = 6, overlapping: bool = False, *, causal: bool = False, stride: int | None = 1
+) -> PreTrainedTokenizerFast:
     """NT style (k-mers + single-nucleotide fallback, regex ``[ACGT]{k}|.``) or DNABERT-1 style
-    (all k-mers, whitespace pre-tokeniser: the caller feeds space-separated overlapping k-mers)."""
+    (all k-mers, whitespace pre-tokeniser: the caller feeds space-separated overlapping k-mers).
+
+    An overlapping tokenizer declares ``stride`` as ``kmer_stride`` (saved in tokenizer_config.json), as
+    detection needs; ``stride=None`` builds one that declares nothing, like most published ones."""
     if overlapping:
         tk = _word_level(kmer_strings(k))
         tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    else:
-        tk = _word_level([*kmer_strings(k), *"ACGTN"])
-        tk.pre_tokenizer = pre_tokenizers.Split(pattern=Regex(f"[ACGT]{{{k}}}|."), behavior="isolated")
+        return _wrap(tk, causal, **({} if stride is None else {"kmer_stride": stride}))
+    tk = _word_level([*kmer_strings(k), *"ACGTN"])
+    tk.pre_tokenizer = pre_tokenizers.Split(pattern=Regex(f"[ACGT]{{{k}}}|."), behavior="isolated")
+    return _wrap(tk, causal)
+
+
+def lowercase_char_tokenizer(*, causal: bool = False) -> PreTrainedTokenizerFast:
+    """A char tokenizer whose vocabulary is lowercase (a, c, g, t, n) behind a Lowercase normaliser: it
+    reads DNA one nucleotide per token, but no vocabulary rule can tell (``--tokenizer-kind char``)."""
+    tk = Tokenizer(models.WordLevel({t: i for i, t in enumerate([*SPECIALS, *"acgtn"])}, unk_token="[UNK]"))
+    tk.normalizer = normalizers.Lowercase()
+    tk.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
     return _wrap(tk, causal)
 
 

@@ -61,18 +61,28 @@ def test_two_sites_exact() -> None:
     assert "macro" not in r and "accuracy_by_gc" not in r
 
 
-def test_uniform_is_exactly_chance_and_ties_go_to_a() -> None:
-    targets = [0, 1, 2, 3, 0]
+def test_uniform_is_exactly_chance_and_ties_share_the_credit() -> None:
+    targets = [0, 1, 2, 3, 0]  # A-rich: an argmax breaking ties toward A would report 0.4
     r = nucleotide_metrics([UNIFORM] * 5, targets, n_bootstrap=0)
     assert r["bits_per_nt"] == 2.0
     assert r["gain_over_chance_bits"] == 0.0
-    # first max wins: every site predicts A, right on the 2 A sites
-    assert r["accuracy"] == 0.4
-    assert [row[0] for row in r["confusion"]] == [2, 1, 1, 1]
-    assert sum(sum(row[1:]) for row in r["confusion"]) == 0
-    # one bin (confidence 0.25): ECE = |0.25 - 0.4|
-    assert r["ece"] == pytest.approx(0.15, abs=1e-12)
-    assert expected_calibration_error([UNIFORM] * 5, targets) == pytest.approx(0.15, abs=1e-12)
+    assert r["accuracy"] == 0.25
+    assert r["per_base"]["A"]["accuracy"] == 0.25
+    assert r["confusion"] == [[0.5] * 4, [0.25] * 4, [0.25] * 4, [0.25] * 4]
+    # one bin (confidence 0.25), accuracy 0.25 there: perfectly calibrated
+    assert r["ece"] == 0.0
+    assert expected_calibration_error([UNIFORM] * 5, targets) == 0.0
+
+
+def test_two_way_tie_counts_half_and_round_off_still_ties() -> None:
+    tied = [0.4, 0.4, 0.1, 0.1]
+    r = nucleotide_metrics([tied, tied, tied], [0, 1, 2], n_bootstrap=0)
+    assert r["accuracy"] == pytest.approx(1 / 3)  # (1/2 + 1/2 + 0) / 3
+    assert r["confusion"][2] == [0.5, 0.5, 0.0, 0.0]
+    wobbly = np.array([[0.25 + 1e-15, 0.25, 0.25, 0.25 - 1e-15]] * 4)  # float round-off of equal scores
+    assert nucleotide_metrics(wobbly, [0, 1, 2, 3], n_bootstrap=0)["accuracy"] == 0.25
+    clear = nucleotide_metrics([[0.26, 0.25, 0.25, 0.24]], [0], n_bootstrap=0)
+    assert clear["accuracy"] == 1.0
 
 
 def test_ece_two_bins_and_reliability_table() -> None:

@@ -16,6 +16,7 @@ from genobench_hf import testing as T
 from genobench_hf.alignment import kmer_strings
 from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.scoring.base import BASES, ScoreRequest
+from genobench_hf.scoring.candidate import expand_units
 from genobench_hf.scoring.loading import LoadedModel, load_model, wrap_model
 from genobench_hf.scoring.masked import MaskedLMScorer
 
@@ -145,9 +146,16 @@ def test_probabilities_are_normalised_and_paths_named(name: str) -> None:
     assert scores[0].approximate == (name == "bpe")
 
 
+class Unframed(MaskedLMScorer):
+    """The fast path on the plain units (no frame rule), so sparse and dense units are the same cut."""
+
+    def _units(self, requests: Any) -> Any:
+        return expand_units(requests)
+
+
 @pytest.mark.parametrize("name", ["char", "nt6", "dnabert6"])
 def test_dense_with_one_site_is_the_sparse_quantity(name: str) -> None:
-    sc = MaskedLMScorer(tiny(name))
+    sc = Unframed(tiny(name))  # the frame rule cuts dense windows differently: tests/test_frames.py
     sparse = reqs("imputation")
     dense = [ScoreRequest(q.window, q.sites, "imputation_dense") for q in sparse]
     assert np.allclose(probs_of(sc, sparse), probs_of(sc, dense), atol=1e-12)
@@ -202,7 +210,7 @@ def test_kmer_marginal_over_a_second_hidden_site_in_the_same_token() -> None:
     loaded = tiny("nt6")
     window = T.real_dna(30, 700_000).replace("N", "A")
     sites = (13, 15)  # both in the 6-mer [12, 18)
-    got = MaskedLMScorer(loaded).score([ScoreRequest(window, sites, "imputation_dense")], 1)[0].probs
+    got = Unframed(loaded).score([ScoreRequest(window, sites, "imputation_dense")], 1)[0].probs  # frame at 0
     ids = np.array(tok("nt6")(window)["input_ids"])
     ids[3] = tok("nt6").mask_token_id  # [CLS] [0,6) [6,12) [12,18)
     logp = loaded.log_probs_at([ids], [np.array([3])])[0][0].exp().numpy()

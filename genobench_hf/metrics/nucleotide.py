@@ -4,9 +4,12 @@ Every number a report shows for tests 1 (accuracy, bits per nucleotide, ECE, con
 macro averages with bootstrap intervals) is computed here; the runner and the ``metrics/`` evaluate
 modules both call :func:`nucleotide_metrics`, so the two can never disagree.
 
-Argmax ties go to the FIRST maximum in A, C, G, T order (``np.argmax``): a uniform model therefore
-always predicts A, and its accuracy is the share of A among the targets. Deterministic and documented
-beats a random tie-break that would make accuracy depend on a seed.
+Ties share the credit: the bases whose probability is within :data:`TIE_TOLERANCE` of the maximum are
+all "predicted", each with weight 1/(number tied), so a site's correctness is the EXPECTED accuracy under
+a uniformly random tie-break (0.25 for a uniform prediction, whatever the true base). No seed is involved,
+and a uniform model's accuracy is exactly 0.25 instead of the share of A among the targets (which an
+argmax that breaks ties toward A would report). The confusion matrix spreads each site the same way, so
+its diagonal sums to n * accuracy.
 """
 
 from __future__ import annotations
@@ -31,18 +34,26 @@ from genobench_hf.metrics.transfer import CHANCE_BITS
 #: GC bins of the window without the site (fraction GC); the last bin is closed at 1.0.
 GC_EDGES: tuple[float, ...] = (0.0, 0.3, 0.4, 0.5, 0.6, 1.0)
 N_CALIBRATION_BINS = 15
+#: probabilities this close to a site's maximum count as tied (float round-off of equal scores)
+TIE_TOLERANCE = 1e-12
+
+
+def prediction_weights(probs: np.ndarray) -> np.ndarray:
+    """(n, 4) weights of each base as the prediction: 1/(number tied) on the tied maxima, 0 elsewhere."""
+    tied = probs >= probs.max(axis=1, keepdims=True) - TIE_TOLERANCE
+    return tied / tied.sum(axis=1, keepdims=True)
 
 
 def site_scores(probs: Any, targets: Any) -> dict[str, np.ndarray]:
-    """Per-site arrays every score is built from: predicted, correct, bits, confidence (validated input)."""
+    """Per-site arrays every score is built from: prediction weights, correct, bits, confidence (validated)."""
     p, t = check_probs_targets(probs, targets)
     p_true = p[np.arange(t.size), t]
-    predicted = np.argmax(p, axis=1)  # first max wins on ties
+    weights = prediction_weights(p)
     return {
         "probs": p,
         "targets": t,
-        "predicted": predicted,
-        "correct": (predicted == t).astype(np.float64),
+        "weights": weights,
+        "correct": weights[np.arange(t.size), t],  # expected correctness under random tie-breaking
         "bits": -np.log2(np.maximum(p_true, PROB_FLOOR)),
         "confidence": p.max(axis=1),
         "floored": p_true < PROB_FLOOR,
@@ -89,10 +100,12 @@ def expected_calibration_error(probs: Any, targets: Any, n_bins: int = N_CALIBRA
     return _ece_from_bins(reliability_bins(s["confidence"], s["correct"], n_bins), s["targets"].size)
 
 
-def confusion_matrix(targets: np.ndarray, predicted: np.ndarray) -> list[list[int]]:
-    """4x4 counts: rows = true A,C,G,T, columns = predicted (argmax) A,C,G,T."""
-    counts = np.bincount(targets * 4 + predicted, minlength=16).reshape(4, 4)
-    return counts.astype(int).tolist()
+def confusion_matrix(targets: np.ndarray, weights: np.ndarray) -> list[list[float]]:
+    """4x4 (expected) counts: rows = true A,C,G,T, columns = predicted A,C,G,T; a site whose maximum is
+    tied between j bases adds 1/j to each of their columns (``weights`` from :func:`prediction_weights`)."""
+    counts = np.zeros((4, 4))
+    np.add.at(counts, targets, weights)
+    return counts.tolist()
 
 
 def accuracy_by_bins(
@@ -172,7 +185,7 @@ def nucleotide_metrics(
         "chance_bits": CHANCE_BITS,
         "ece": _ece_from_bins(bins, n),
         "reliability": bins,
-        "confusion": confusion_matrix(t, s["predicted"]),
+        "confusion": confusion_matrix(t, s["weights"]),
         "per_base": _per_base(t, correct, bits),
         "n_prob_floored": int(s["floored"].sum()),
     }
@@ -230,10 +243,12 @@ def nucleotide_metrics(
 __all__ = [
     "GC_EDGES",
     "N_CALIBRATION_BINS",
+    "TIE_TOLERANCE",
     "accuracy_by_bins",
     "confusion_matrix",
     "expected_calibration_error",
     "nucleotide_metrics",
+    "prediction_weights",
     "reliability_bins",
     "site_scores",
 ]

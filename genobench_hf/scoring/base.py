@@ -25,13 +25,16 @@ class ScoreRequest:
 
     ``window`` is in the model alphabet (ACGTN) and still holds the true bases at ``sites``; hiding them is
     the scorer's job, so one request serves every model kind. ``targets`` are for metrics and leak tests
-    only: a scorer never reads them.
+    only: a scorer never reads them. ``frame_seed`` is the window's identity (tasks: genome, row, start),
+    from which fixed-frame scorers draw each site's frame offset (:mod:`genobench_hf.scoring.frames`);
+    without it they draw from the window with its sites hidden.
     """
 
     window: str
     sites: tuple[int, ...]
     protocol: Protocol_
     targets: tuple[int, ...] = field(default=(), compare=False)
+    frame_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -45,12 +48,17 @@ class ScoreRequest:
 
 @dataclass
 class SiteScores:
-    """Probabilities over A, C, G, T for each site of one request (rows sum to 1)."""
+    """Probabilities over A, C, G, T for each site of one request (rows sum to 1).
+
+    ``frame`` (fixed-frame k-mer tokenizers): per site, its offset in the covering token and that token's
+    width; offset -1 marks a site covered by no token, whose probabilities carry no information and which
+    the metrics leave out (and count)."""
 
     probs: np.ndarray
     mass_outside: np.ndarray
     path: str
     approximate: bool = False
+    frame: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -28,6 +28,7 @@ import torch
 from genobench_hf.alignment import Aligner, Alignment, TokenizerKind, covering
 from genobench_hf.errors import ConfigError
 from genobench_hf.scoring.base import BASES, Protocol_, ScoreRequest, SiteScores, normalise_log_scores
+from genobench_hf.scoring.frames import frame_units, with_frames
 from genobench_hf.scoring.loading import LoadedModel, resolve_autocast
 
 HIDDEN_FILL = "A"  # what every hidden site holds once a request has been expanded into units
@@ -172,12 +173,14 @@ class CandidateScorer:
                 scores[j] = float(rel.sum())
         probs = combine(scores.reshape(-1, 4), m.reshape(-1, 4)[:, 0])
         nan = np.full(1, np.nan)
-        return collect(
+        out = collect(
             requests, units, list(probs[:, None, :]), [nan] * len(units), self.path, self.approximate
         )
+        return with_frames(out, units)
 
     def _units(self, requests: Sequence[ScoreRequest]) -> list[Unit]:
-        return expand_units(requests, right_context=self.right_context if self.causal else None)
+        units = expand_units(requests, right_context=self.right_context if self.causal else None)
+        return frame_units(units, requests, self.aligner, pads=False)  # type: ignore[return-value]
 
     def _masked_items(self, cands: list[str], unit: Unit) -> tuple[list[_Item], float]:
         i = unit.hidden[0]

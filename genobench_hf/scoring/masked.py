@@ -7,7 +7,10 @@ base (:func:`~genobench_hf.alignment.check_fixed_frame` asserts this per tokeniz
 a hidden site is masked, and each masked token's distribution over the FULL vocabulary is marginalised
 over the k-mers consistent with the known nucleotides at its other offsets (hidden sites and N are free).
 Covering tokens are combined by the normalised geometric mean of ARCHITECTURE.md, which equals the
-candidate scorer's rule when one site is hidden. BPE models go to the candidate scorer.
+candidate scorer's rule when one site is hidden. Each unit is first re-cut by the frame rule
+(:mod:`~genobench_hf.scoring.frames`): a drawn frame offset per site, and *free* positions (no data; their
+tokens masked and marginalised like a hidden site's) where the frame needs them. BPE models go to the
+candidate scorer.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from genobench_hf.scoring.candidate import (
     combine,
     expand_units,
 )
+from genobench_hf.scoring.frames import FramedUnit, frame_units, with_frames
 from genobench_hf.scoring.loading import LoadedModel, LoadedModelScorer
 
 _CHUNK = 1 << 22  # (pair, k-mer, base) cells marginalised at once: bounds memory
@@ -105,11 +109,11 @@ class MaskedLMScorer(LoadedModelScorer):
             batch = [plans[j] for j in idx]
             for j, p, m in zip(idx, *self._reduce(_merge(batch), torch.cat(logps)), strict=True):
                 probs[j], mass[j] = p, m
-        return collect(requests, units, probs, mass, self.path)
+        return with_frames(collect(requests, units, probs, mass, self.path), units)
 
     # -- hooks kept separate so that the leak tests can break them on purpose
     def _units(self, requests: Sequence[ScoreRequest]) -> list[Unit]:
-        return expand_units(requests)
+        return frame_units(expand_units(requests), requests, self.aligner, pads=True)  # type: ignore[return-value]
 
     def _tokens_to_mask(self, alignment: Alignment, site: np.ndarray, token: np.ndarray) -> np.ndarray:
         """Every token that covers a hidden site (masking fewer leaks through overlapping k-mers)."""
@@ -119,13 +123,16 @@ class MaskedLMScorer(LoadedModelScorer):
         a = self.aligner.align(unit.seq)
         self.loaded.check_length(len(a), len(unit.seq))
         hidden = np.asarray(unit.hidden, dtype=np.int64)
+        free = np.asarray(unit.free if isinstance(unit, FramedUnit) else (), dtype=np.int64)
         site, token = covering_pairs(a, hidden)
         read = np.unique(token)  # every covering token is read ...
         ids = a.input_ids.copy()
         ids[self._tokens_to_mask(a, site, token)] = self.loaded.tokenizer.mask_token_id  # ... and masked
+        ids[covering_pairs(a, free)[1]] = self.loaded.tokenizer.mask_token_id  # free positions hold no data
         start = a.spans[token, 0]
         codes = base_codes(unit.seq)
         codes[hidden] = -1
+        codes[free] = -1
         allowed = np.ones((len(unit.seq), 4), dtype=bool)
         known = np.flatnonzero(codes >= 0)
         allowed[known] = np.eye(4, dtype=bool)[codes[known]]

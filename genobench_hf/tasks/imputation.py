@@ -13,6 +13,7 @@ import numpy as np
 from genobench_hf.metrics import nucleotide_metrics, site_scores
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, SiteScores
+from genobench_hf.scoring.frames import frame_summary
 from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.sampling import Window, sample_dense_windows, sample_sites, stable_seed
 
@@ -23,12 +24,18 @@ BASELINE_KEYS = ("n_scored", "accuracy", "bits_per_nt", "gain_over_chance_bits",
 def site_metrics(
     windows: list[Window], scores: list[SiteScores], *, n_bootstrap: int, seed: int
 ) -> dict[str, Any]:
-    """Flatten per-window scores into per-site arrays and compute the shared metrics."""
-    probs = np.concatenate([s.probs for s in scores], axis=0)
-    mass = np.concatenate([s.mass_outside for s in scores], axis=0)
-    targets = np.array([t for w in windows for t in w.targets], dtype=np.int64)
-    genome_ids = [w.genome_id for w in windows for _ in w.sites]
-    gc = np.array([w.gc for w in windows for _ in w.sites], dtype=np.float64)
+    """Flatten per-window scores into per-site arrays and compute the shared metrics.
+
+    A site covered by no token (its probabilities carry no information) is left out and counted
+    (``n_uncovered``); the frame offsets of the others are recorded (``frame_offsets``)."""
+    covered, frames = frame_summary(scores)
+    if not covered.any():
+        return skipped(f"none of the {covered.size} sites is covered by a token of the model") | frames
+    probs = np.concatenate([s.probs for s in scores], axis=0)[covered]
+    mass = np.concatenate([s.mass_outside for s in scores], axis=0)[covered]
+    targets = np.array([t for w in windows for t in w.targets], dtype=np.int64)[covered]
+    genome_ids = np.array([w.genome_id for w in windows for _ in w.sites], dtype=object)[covered].tolist()
+    gc = np.array([w.gc for w in windows for _ in w.sites], dtype=np.float64)[covered]
     has_mass = bool(np.isfinite(mass).any())
     out = nucleotide_metrics(
         probs,
@@ -42,7 +49,7 @@ def site_metrics(
     out["scoring_path"] = sorted({s.path for s in scores})
     out["approximate"] = any(s.approximate for s in scores)
     out["n_windows"] = len(windows)
-    return out
+    return out | frames
 
 
 def gain_draws(bits: np.ndarray, n_draws: int, seed: int) -> list[float]:

@@ -50,6 +50,12 @@ class Window:
     targets: tuple[int, ...]
     gc: float  # GC fraction of the window's ACGT positions that are not hidden (nan if none)
 
+    @property
+    def frame_seed(self) -> int:
+        """The window's identity (genome, row, start), from which fixed-frame scorers draw each site's
+        frame offset: model-independent and never a function of a base."""
+        return stable_seed("frame", self.genome_id, self.row, self.start)
+
     @classmethod
     def make(cls, genome_id: str, row: int, start: int, window: str, sites: Sequence[int]) -> Window:
         """A window whose targets and GC are derived from its text and hidden sites."""

@@ -33,7 +33,7 @@ _KWARGS_DESCRIPTION = """
 Args:
     log_likelihood: list of float, the per-site score (e.g. log2 p(true base)); higher = more expected.
     conservation: list of float in [0, 1], NaN where missing.
-    correct: optional list of 0/1 (argmax == true base), one per site.
+    correct: optional list in [0, 1] per site (argmax == true base; 1/j for a j-way tie).
     bits: optional list of float, -log2 p(true base) per site. With `correct`, adds the bins.
 Returns:
     n (sites with conservation), n_missing, spearman (None when undefined, e.g. a constant score),

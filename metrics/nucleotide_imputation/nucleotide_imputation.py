@@ -28,7 +28,7 @@ _CITATION = """\
 
 _DESCRIPTION = """\
 Scores of a DNA language model that predicts hidden nucleotides: accuracy of the argmax over A,C,G,T
-(ties go to the first maximum), cross-entropy in bits per nucleotide (-log2 p(true); chance = 2 bits)
+(tied maxima share the credit: a uniform prediction scores 0.25), cross-entropy in bits per nucleotide (-log2 p(true); chance = 2 bits)
 and its gain over chance, top-label expected calibration error (15 equal-width bins) with the reliability
 table, the 4x4 confusion matrix, per-base scores, optional accuracy by GC bin, per-genome and macro
 (mean of per-genome means) averages, and percentile bootstrap intervals (sites for micro, genomes for
@@ -53,8 +53,8 @@ Examples:
     >>> metric = evaluate.load("metrics/nucleotide_imputation")
     >>> out = metric.compute(predictions=[[0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]],
     ...                      references=[0, 2], n_bootstrap=0)
-    >>> out["accuracy"], round(out["bits_per_nt"], 4)
-    (0.5, 1.2573)
+    >>> out["accuracy"], round(out["bits_per_nt"], 4)  # the tied site counts 1/4
+    (0.625, 1.2573)
 """
 
 
