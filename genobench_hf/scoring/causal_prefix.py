@@ -34,6 +34,7 @@ from genobench_hf.scoring.forward import (
 from genobench_hf.scoring.loading import LoadedModel
 
 N_CANDIDATES = 4
+KV_PAD_MULTIPLE = 8  # finer buckets than full windows: prefix and suffix each pad, so waste adds up
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def prefix_scores(
     out = np.zeros((len(work), N_CANDIDATES))
     if not work:
         return out
-    wp = bucket_widths([len(w.prefix) for w in work], None) + pad_extra
-    ws = bucket_widths([max(len(s) - 1 for s in w.suffixes) for w in work], None)
+    wp = bucket_widths([len(w.prefix) for w in work], None, KV_PAD_MULTIPLE) + pad_extra
+    ws = bucket_widths([max(len(s) - 1 for s in w.suffixes) for w in work], None, KV_PAD_MULTIPLE)
     key = wp * (int(ws.max()) + 1) + ws  # one bucket per (prefix width, suffix width)
     for idx, _ in iter_buckets(key, max(1, batch_size // N_CANDIDATES)):
         batch = [work[j] for j in idx]
@@ -87,8 +88,12 @@ def _batch_scores(
     first = [np.array([[s[0] if len(s) else 0 for s in w.suffixes]]) for w in batch]
     has = np.array([[len(s) > 0 for s in w.suffixes] for w in batch])
     with torch.inference_mode(), autocast_context(device, autocast):
-        out = model(input_ids=torch.from_numpy(ids).to(device), attention_mask=mask_t, use_cache=True)
-        got = torch.cat(select_log_probs(out.logits, [[c - 1] for c in lengths], first)).numpy()
+        keep = {}  # only the positions read need the LM head (a GPU's largest matmul at a big vocabulary)
+        if "logits_to_keep" in inspect.signature(model.forward).parameters:
+            keep = {"logits_to_keep": int(wp - lengths.min() + 1)}
+        out = model(input_ids=torch.from_numpy(ids).to(device), attention_mask=mask_t, use_cache=True, **keep)
+        read = lengths - 1 - (wp - out.logits.shape[1])  # logits hold the last logits.shape[1] positions
+        got = torch.cat(select_log_probs(out.logits, [[r] for r in read], first)).numpy()
         scores = np.maximum(got, LOG_FLOOR) * has
         rest = [s[:-1] for w in batch for s in w.suffixes]
         if ws == 0 or not any(len(r) for r in rest):

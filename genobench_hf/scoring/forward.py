@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 PAD_MULTIPLE = 32  # inputs are padded to a multiple of this many tokens (batch-size invariance)
 
 
-def bucket_widths(lengths: Sequence[int], cap: int | None) -> np.ndarray:
-    """Each length rounded up to a multiple of :data:`PAD_MULTIPLE` (capped at ``cap``, never below the
-    length itself): the padded width an input always gets, whatever its batch."""
+def bucket_widths(lengths: Sequence[int], cap: int | None, multiple: int = PAD_MULTIPLE) -> np.ndarray:
+    """Each length rounded up to a multiple of ``multiple`` (capped at ``cap``, never below the length
+    itself): the padded width an input always gets, whatever its batch."""
     top = cap or np.iinfo(np.int64).max
-    return np.array([max(n, min(-(-n // PAD_MULTIPLE) * PAD_MULTIPLE, top)) for n in lengths], dtype=np.int64)
+    return np.array([max(n, min(-(-n // multiple) * multiple, top)) for n in lengths], dtype=np.int64)
 
 
 def iter_buckets(width: np.ndarray, batch_size: int) -> Iterator[tuple[np.ndarray, int]]:
