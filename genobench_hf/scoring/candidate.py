@@ -104,6 +104,13 @@ def log_uniform(vocab_size: int) -> float:
     return float(torch.log_softmax(torch.zeros(vocab_size, dtype=torch.float64), dim=-1)[0])
 
 
+def logit_width(loaded: LoadedModel) -> int:
+    """|V| as the model's logits have it (the output embedding's rows; padded vocabularies included)."""
+    emb = loaded.model.get_output_embeddings() if hasattr(loaded.model, "get_output_embeddings") else None
+    weight = getattr(emb, "weight", None)
+    return int(weight.shape[0]) if weight is not None else int(loaded.model.config.vocab_size)
+
+
 def combine(score_sum: np.ndarray, m: np.ndarray) -> np.ndarray:
     """The combination rule's last step: divide the summed per-token log scores by m, softmax over b."""
     return normalise_log_scores(np.asarray(score_sum, np.float64) / np.maximum(m, 1)[:, None])
@@ -226,7 +233,7 @@ class CandidateScorer:
             items += its
         inputs, owner = self._distinct(items)
         self.forwards += len(inputs)
-        shift = 0.0 if self.causal else log_uniform(len(self.loaded.tokenizer))
+        shift = 0.0 if self.causal else log_uniform(logit_width(self.loaded))
         scores = np.zeros(len(items))
         ids, reads, tgts = ([x[k] for x in inputs] for k in range(3))
         for idx, logps in self.loaded.iter_log_probs(
