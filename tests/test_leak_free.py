@@ -80,8 +80,11 @@ def run(sc: Any, reqs: list[ScoreRequest], batch_size: int = 8) -> tuple[np.ndar
 
 
 # --------------------------------------------------------------------------- uniform model: exactly 2 bits
+# Causal BPE is left out: a model uniform over TOKENS is not uniform over nucleotides under exact Bayes
+# (candidates with fewer tokens are likelier); there the test is agreement with a brute-force exact-Bayes
+# reference (tests/test_causal_bayes.py, DESIGN.md "Leak-free criterion").
 CASES = [("masked", n, p) for n in MASKED for p in PROTOCOLS] + [
-    ("causal", n, p) for n in CAUSAL for p in PROTOCOLS
+    ("causal", n, p) for n in CAUSAL if n != "bpe" for p in PROTOCOLS
 ]
 
 

@@ -222,7 +222,7 @@ REPLICAS: dict[str, tuple[str, Callable[[Path], Path], set[str], bool]] = {
     "GPN": ("gpn-brassicales", gpn_package, {"masked.char"}, False),
     "Genomic ULMFiT": ("genomic-ulmfit-bacteria-5m2s",
                        lambda f: remote(f, kmer_tokenizer(5, overlapping=True, causal=True), causal=True,
-                                        mixer="lstm"), {"candidate.kmer"}, False),
+                                        mixer="lstm"), {"causal.left.kmer", "causal.bayes.kmer"}, False),
 }  # fmt: skip
 
 

@@ -45,7 +45,7 @@ def test_paths_and_normalisation() -> None:
     assert np.isfinite(left.mass_outside).all() and 0 < left.mass_outside[0] < 1
     assert np.allclose(left.probs.sum(1), 1) and np.allclose(both.probs.sum(1), 1)
     bpe = CausalLMScorer(tiny("bpe")).score(reqs("imputation", 1), 1)[0]
-    assert bpe.path == "candidate.bpe" and bpe.approximate
+    assert bpe.path == "causal.bayes.bpe" and not bpe.approximate  # exact Bayes (tests/test_causal_bayes.py)
 
 
 def test_one_pass_for_many_sites_equals_one_site_at_a_time() -> None:

@@ -96,15 +96,16 @@ class ModelEntry:
             return f"masked.{kind.kind}" if kind.fixed_frame else "candidate.bpe"
         if kind.kind == "char":
             return "causal.left + causal.bayes"
-        return f"candidate.{kind.kind}"
+        return f"causal.left.{kind.kind} + causal.bayes.{kind.kind}"
 
     @property
     def approximate(self) -> bool:
-        """True when scores are approximate (BPE, or seq2seq with multi-nucleotide tokens)."""
+        """True when scores are approximate (masked BPE, or seq2seq with multi-nucleotide tokens; causal
+        BPE is exact Bayes over the canonical segmentation)."""
         kind = self.tokenizer_kind
         if self.objective == "seq2seq":
             return kind is None or kind.kind != "char"
-        return kind is not None and kind.kind == "bpe"
+        return kind is not None and kind.kind == "bpe" and self.objective == "masked"
 
     def trained_on(self) -> str:
         """Transfer-row label: the kingdom, kingdoms joined by ``+`` (sorted), or ``unknown``."""

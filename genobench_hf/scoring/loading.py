@@ -8,7 +8,6 @@ scoring path uses, so batch handling lives in one place.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -20,10 +19,19 @@ import torch
 
 from genobench_hf.alignment import TokenizerKind, detect_tokenizer_kind
 from genobench_hf.errors import ConfigError, ModelError
+from genobench_hf.scoring.forward import (
+    PAD_MULTIPLE,  # noqa: F401  (re-exported: callers import it here)
+    autocast_context,
+    autocast_dtype,
+    bucket_widths,
+    dtype_name,
+    iter_buckets,
+    pad_batch,
+    select_log_probs,
+)
 
 ModelKind = Literal["masked", "causal", "seq2seq"]
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-PAD_MULTIPLE = 32  # inputs are padded to a multiple of this many tokens (batch-size invariance)
 _REMOTE_CODE = (
     "refusing to load {spec}: it needs its own Python code (auto_map in config.json), which would run "
     "on this machine; review that code, then pass --trust-remote-code"
@@ -42,6 +50,7 @@ class LoadedModel:
     name: str
     revision: str | None = None
     max_length: int | None = None  # tokens per input, special tokens included; None = unbounded
+    checkpoint_dtype: str | None = None  # the dtype the weights were stored in (config.json), if known
 
     @property
     def device(self) -> torch.device:
@@ -71,34 +80,29 @@ class LoadedModel:
         inputs: Sequence[np.ndarray],
         positions: Sequence[np.ndarray],
         *,
-        autocast: bool = False,
+        autocast: bool | torch.dtype | None = False,
         width: int | None = None,
+        targets: Sequence[np.ndarray] | None = None,
     ) -> list[torch.Tensor]:
         """One forward over ``inputs`` right-padded to ``width`` (default: the longest); float64
-        log-softmax over the FULL vocabulary at the requested positions of each input (a list of
-        ``(len(positions[j]), V)`` tensors)."""
-        pad = self.tokenizer.pad_token_id
-        pad = 0 if pad is None else pad
-        width = max([width or 0, *(len(x) for x in inputs)])
-        ids = np.full((len(inputs), width), pad, dtype=np.int64)
-        mask = np.zeros((len(inputs), width), dtype=np.int64)
-        for j, x in enumerate(inputs):
-            ids[j, : len(x)] = x
-            mask[j, : len(x)] = 1
+        log-softmax over the FULL vocabulary at the requested positions of each input.
+
+        Without ``targets``: a list of ``(len(positions[j]), V)`` tensors (what marginalising paths need).
+        With ``targets`` (per input, token ids of shape ``(len(positions[j]),)`` or ``(len(positions[j]),
+        K)``): only those log-probs, gathered on the device, so that a GPU sends back a few numbers per
+        position instead of the whole vocabulary (same float64 values, bit for bit)."""
+        ids, mask = pad_batch(inputs, self.tokenizer.pad_token_id, width)
         device = self.device
-        ctx: Any = contextlib.nullcontext()
-        if autocast:
-            half = torch.bfloat16 if device.type == "cpu" else torch.float16
-            ctx = torch.autocast(device.type, dtype=half)
-        with torch.inference_mode(), ctx:
+        with torch.inference_mode(), autocast_context(device, self._autocast_dtype(autocast)):
             out = self.model(
                 input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device)
             )
-        rows = np.repeat(np.arange(len(inputs)), [len(p) for p in positions])
-        cols = np.concatenate([np.asarray(p, dtype=np.int64) for p in positions])
-        sel = out.logits[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)]
-        logp = torch.log_softmax(sel.to(torch.float64), dim=-1).cpu()
-        return list(torch.split(logp, [len(p) for p in positions]))
+        return select_log_probs(out.logits, positions, targets)
+
+    def _autocast_dtype(self, autocast: bool | torch.dtype | None) -> torch.dtype | None:
+        if isinstance(autocast, torch.dtype) or autocast is None:
+            return autocast
+        return autocast_dtype(self, autocast) if autocast else None
 
     def iter_log_probs(
         self,
@@ -106,36 +110,25 @@ class LoadedModel:
         positions: Sequence[np.ndarray],
         batch_size: int,
         *,
-        autocast: bool = False,
+        autocast: bool | torch.dtype | None = False,
+        targets: Sequence[np.ndarray] | None = None,
     ) -> Iterator[tuple[np.ndarray, list[torch.Tensor]]]:
         """:meth:`log_probs_at` over batches of ``batch_size`` inputs; yields ``(indices into inputs,
         log-probs per input)`` so callers reduce each batch at once.
 
-        Each input is padded to its own length bucket (a multiple of :data:`PAD_MULTIPLE`, capped at the
-        model's maximum) and batches never mix buckets, so an input's padded shape, and hence its
-        numbers, do not depend on the batch size or on its batch-mates.
+        Each input is padded to its own length bucket (:func:`bucket_widths`) and batches never mix
+        buckets, so an input's padded shape, and hence its numbers, do not depend on the batch size or on
+        its batch-mates.
         """
-        if batch_size < 1:
-            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
-        cap = self.max_length or np.iinfo(np.int64).max
-        width = np.array([max(len(x), min(-(-len(x) // PAD_MULTIPLE) * PAD_MULTIPLE, cap)) for x in inputs])
-        order = np.lexsort((np.arange(len(inputs)), -width))
-        for w in np.unique(width)[::-1]:
-            group = order[width[order] == w]
-            for start in range(0, len(group), batch_size):
-                idx = group[start : start + batch_size]
-                batch = [inputs[j] for j in idx], [positions[j] for j in idx]
-                yield idx, self.log_probs_at(*batch, autocast=autocast, width=int(w))
-
-
-def resolve_autocast(loaded: LoadedModel, autocast: bool | None) -> bool:
-    """``None`` = automatic: mixed precision on CUDA, full fp32 on CPU (exact, reproducible numbers)."""
-    return loaded.device.type == "cuda" if autocast is None else autocast
+        for idx, w in iter_buckets(bucket_widths([len(x) for x in inputs], self.max_length), batch_size):
+            batch = [inputs[j] for j in idx], [positions[j] for j in idx]
+            tg = None if targets is None else [targets[j] for j in idx]
+            yield idx, self.log_probs_at(*batch, autocast=autocast, width=w, targets=tg)
 
 
 class LoadedModelScorer:
     """Set-up shared by the scorers that wrap a :class:`LoadedModel`: refuse a model of another kind, and
-    resolve the tokenizer kind and autocast once."""
+    resolve the tokenizer kind and the autocast dtype (``None`` = full precision) once."""
 
     model_kind: ModelKind
 
@@ -144,7 +137,7 @@ class LoadedModelScorer:
         loaded: LoadedModel,
         *,
         tokenizer_kind: TokenizerKind | None = None,
-        autocast: bool | None = None,
+        autocast: bool | str | None = None,
     ) -> None:
         if loaded.model_kind != self.model_kind:
             raise ModelError(
@@ -153,7 +146,7 @@ class LoadedModelScorer:
         self.loaded = loaded
         self.name = loaded.name
         self.tokenizer_kind = tokenizer_kind or loaded.tokenizer_kind
-        self.autocast = resolve_autocast(loaded, autocast)
+        self.autocast = autocast_dtype(loaded, autocast)
 
 
 def _kind_from_names(names: Sequence[str]) -> ModelKind | None:
@@ -227,8 +220,12 @@ def wrap_model(
     tokenizer_kind: str | TokenizerKind = "auto",
     name: str | None = None,
     revision: str | None = None,
+    checkpoint_dtype: Any = None,
 ) -> LoadedModel:
-    """Check that ``model`` and ``tokenizer`` fit each other and the scoring protocols; wrap them."""
+    """Check that ``model`` and ``tokenizer`` fit each other and the scoring protocols; wrap them.
+
+    ``checkpoint_dtype``: the dtype the weights were stored in (default: the model config's ``dtype``),
+    which the autocast choice reads (:func:`choose_half_dtype`)."""
     kind: ModelKind = detect_model_kind(model.config, model) if model_kind == "auto" else model_kind
     if kind not in ("masked", "causal", "seq2seq"):
         raise ConfigError(f"model kind must be auto, masked, causal or seq2seq, not {model_kind!r}")
@@ -251,6 +248,7 @@ def wrap_model(
         name=name or getattr(model.config, "_name_or_path", "") or type(model).__name__,
         revision=revision,
         max_length=_max_length(model, tokenizer),
+        checkpoint_dtype=dtype_name(checkpoint_dtype or getattr(model.config, "dtype", None)),
     )
 
 
@@ -307,6 +305,7 @@ def load_model(
     if getattr(config, "auto_map", None) and not trust_remote_code and not is_native(config.to_dict()):
         raise ModelError(_REMOTE_CODE.format(spec=spec_s))
     kind: ModelKind = detect_model_kind(config) if model_kind == "auto" else model_kind
+    stored_dtype = getattr(config, "dtype", None)  # before loading in another dtype rewrites it
     autos = {"masked": AutoModelForMaskedLM, "causal": AutoModelForCausalLM, "seq2seq": AutoModelForSeq2SeqLM}
     auto_cls = autos[kind]
     dev = torch.device(device) if device is not None else torch.device("cpu")
@@ -336,4 +335,5 @@ def load_model(
         tokenizer_kind=tokenizer_kind,
         name=spec_s,
         revision=revision or getattr(config, "_commit_hash", None),
+        checkpoint_dtype=stored_dtype,
     )

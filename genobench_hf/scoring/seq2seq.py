@@ -16,7 +16,6 @@ scores exactly 0 for every candidate (2.000 bits). ``imputation_dense`` is skipp
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from genobench_hf.scoring.candidate import (
     expand_units,
     log_uniform,
 )
+from genobench_hf.scoring.forward import autocast_context
 from genobench_hf.scoring.loading import PAD_MULTIPLE, LoadedModel, LoadedModelScorer
 
 SENTINELS = ("<extra_id_0>", "<extra_id_1>")
@@ -187,9 +187,7 @@ class Seq2SeqScorer(LoadedModelScorer):
             enc[r, : len(it.enc)], enc_mask[r, : len(it.enc)] = it.enc, 1
             dec[r, : len(it.dec)], dec_mask[r, : len(it.dec)] = it.dec, 1
         device = self.loaded.device
-        ctx: Any = contextlib.nullcontext()
-        if self.autocast:
-            ctx = torch.autocast(device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16)
+        ctx = autocast_context(device, self.autocast)
         t = {k: torch.from_numpy(v).to(device) for k, v in
              {"input_ids": enc, "attention_mask": enc_mask, "decoder_input_ids": dec,
               "decoder_attention_mask": dec_mask}.items()}  # fmt: skip
