@@ -28,6 +28,10 @@ _REMOTE_CODE = (
     "refusing to load {spec}: it needs its own Python code (auto_map in config.json), which would run "
     "on this machine; review that code, then pass --trust-remote-code"
 )
+#: what AutoTokenizer reads from a folder; a folder with none of them gets a tokenizer with no vocabulary
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model",
+)  # fmt: skip
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
 
@@ -98,6 +102,8 @@ class LoadedModel:
         cols = np.concatenate([np.asarray(p, dtype=np.int64) for p in positions])
         sel = out.logits[torch.from_numpy(rows).to(device), torch.from_numpy(cols).to(device)]
         logp = torch.log_softmax(sel.to(torch.float64), dim=-1).cpu()
+        if torch.isnan(logp).any():
+            raise ModelError(non_finite_message(self.name, self.model, autocast))
         return list(torch.split(logp, [len(p) for p in positions]))
 
     def iter_log_probs(
@@ -126,6 +132,24 @@ class LoadedModel:
                 idx = group[start : start + batch_size]
                 batch = [inputs[j] for j in idx], [positions[j] for j in idx]
                 yield idx, self.log_probs_at(*batch, autocast=autocast, width=int(w))
+
+
+def non_finite_message(name: str, model: Any, autocast: bool = False) -> str:
+    """Why a model's output holds NaN: the first weight tensor with NaN/inf values, or the forward pass.
+
+    Only called once the output is bad, so scanning every parameter costs nothing on a healthy run."""
+    for pname, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            return (
+                f"{name}: the model's weights hold NaN or infinite values ({bad:,} of {tensor.numel():,} in "
+                f"{pname!r}), so every probability would be NaN; the checkpoint is damaged or diverged"
+            )
+    hint = "; try without autocast/half precision (--dtype float32)" if autocast else ""
+    return (
+        f"{name}: the model's output holds NaN although its weights are finite "
+        f"(an overflow in the forward pass){hint}"
+    )
 
 
 def resolve_autocast(loaded: LoadedModel, autocast: bool | None) -> bool:
@@ -292,6 +316,11 @@ def load_model(
             raise ModelError(f"{path}: no config.json; not a transformers model folder")
         if not any(any(path.glob(p)) for p in _WEIGHT_FILES):
             raise ModelError(f"{path}: no weights (*.safetensors or pytorch_model.bin) beside config.json")
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise ModelError(
+                f"{path}: no tokenizer files (looked for {', '.join(TOKENIZER_FILES)}); save the model's "
+                "tokenizer into the folder, e.g. tokenizer.save_pretrained(folder)"
+            )
         use_safetensors = True if any(path.glob("*.safetensors")) else None
         if json.loads((path / "config.json").read_text()).get("auto_map") and not trust_remote_code:
             raise ModelError(_REMOTE_CODE.format(spec=path))
