@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from genobench_hf import progress
 from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.metrics.probes import neuron_selectivity, probe_scores
 from genobench_hf.probes import (
@@ -176,17 +177,9 @@ class ProbeSuite:
 
     # -- features --------------------------------------------------------------------------------
     def states(self, loaded: Any, layers: Sequence[Layer], kind: Any, desc: str) -> dict[str, np.ndarray]:
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(self.windows), desc=desc, unit="win", leave=False)
-        try:
-            return nucleotide_states(loaded, self.windows, self.offsets, layers=layers, kind=kind,
-                                     batch_size=self.batch_size, progress=bar.update if bar else None)  # fmt: skip
-        finally:
-            if bar is not None:
-                bar.close()
+        bar = progress.work(len(self.windows), "win", note=desc, enabled=bool(self.progress))
+        return nucleotide_states(loaded, self.windows, self.offsets, layers=layers, kind=kind,
+                                 batch_size=self.batch_size, progress=bar.update)  # fmt: skip
 
     def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x[: len(self.train)], x[len(self.train) :]
