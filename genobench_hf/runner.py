@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genobench_hf import progress
+from genobench_hf.devices import device_name, make_accelerator, parse_device
 from genobench_hf.errors import ConfigError
 from genobench_hf.execution import ChunkedExecutor, fingerprint
 from genobench_hf.results import new_results, skipped, write_results
@@ -43,8 +45,10 @@ class EvalConfig:
     cache_dir: Path | None = None
     resume: bool = True
     show_progress: bool = True
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (genobench_hf.devices)
 
     def __post_init__(self) -> None:
+        self.device = parse_device(self.device)
         self.tasks = parse_names(self.tasks, list(available_tasks()), "tasks")
         self.datasets = parse_names(self.datasets, DATASET_NAMES, "datasets")
         if self.batch_size < 1:
@@ -103,14 +107,12 @@ class RunContext:
 
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run every requested task on every requested dataset; return (and on rank 0 write) the results."""
-    from accelerate import Accelerator
-
     from genobench_hf.model_provider import ModelProvider
 
     started = time.perf_counter()
-    accelerator = Accelerator(cpu=not _has_cuda())
+    accelerator = make_accelerator(config.device)
     rank, world = accelerator.process_index, accelerator.num_processes
-    device = str(accelerator.device)
+    device = device_name(accelerator)
     data_dir = config.data_dir or default_data_dir(build_if_missing=accelerator.is_main_process)
     accelerator.wait_for_everyone()
     store = DatasetStore(data_dir)
@@ -136,27 +138,33 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             **{k: v for k, v in asdict(config.task).items() if k != "extra"},
             "batch_size": config.batch_size,
             "dtype": config.dtype,
+            "device": config.device,
             "right_context": config.right_context,
             "baseline": config.baseline,
             "world_size": world,
         },
         environment(world, device),
     )
-    for task_name in config.tasks:
-        task = get_task(task_name)
-        per_dataset: dict[str, Any] = {}
-        for dataset in config.datasets:
-            if not store.has(dataset):
-                per_dataset[dataset] = skipped(f"dataset {dataset} not found in {data_dir}")
-                continue
-            t0 = time.perf_counter()
-            per_dataset[dataset] = task.run(models.scorer_for(dataset), dataset, context)
-            doc["timing"].setdefault("by_task", {})[f"{task_name}/{dataset}"] = time.perf_counter() - t0
-        doc["results"][task_name] = per_dataset
-        own = task.summarise(per_dataset)
-        doc["summaries"][task_name] = (
-            own if own is not None else summarise(per_dataset, task.metadata.main_score)
-        )
+    n_stages = len(config.tasks) * len(config.datasets)
+    show = config.show_progress and accelerator.is_main_process
+    with progress.stages(n_stages, label=f"evaluate {config.model}", enabled=show) as display:
+        for task_name in config.tasks:
+            task = get_task(task_name)
+            per_dataset: dict[str, Any] = {}
+            for dataset in config.datasets:
+                with display.stage(f"{task_name} {dataset}"):
+                    if not store.has(dataset):
+                        per_dataset[dataset] = skipped(f"dataset {dataset} not found in {data_dir}")
+                        continue
+                    t0 = time.perf_counter()
+                    per_dataset[dataset] = task.run(models.scorer_for(dataset), dataset, context)
+                    by_task = doc["timing"].setdefault("by_task", {})
+                    by_task[f"{task_name}/{dataset}"] = time.perf_counter() - t0
+            doc["results"][task_name] = per_dataset
+            own = task.summarise(per_dataset)
+            doc["summaries"][task_name] = (
+                own if own is not None else summarise(per_dataset, task.metadata.main_score)
+            )
     doc["config"]["markov_chains"] = models.markov_summary()
     stats = executor.stats
     doc["timing"].update(
@@ -192,9 +200,3 @@ def summarise(per_dataset: dict[str, Any], main_score: str) -> dict[str, Any]:
         if main_score == "bits_per_nt":
             out["mean_gain_over_chance_bits"] = 2.0 - out[f"mean_{main_score}"]
     return out
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

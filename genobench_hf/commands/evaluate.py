@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.devices import DEVICE_HELP, parse_device
 from genobench_hf.tasks.base import DATASET_NAMES
 
 
@@ -33,11 +34,21 @@ def register(subparsers: Any) -> None:
         help="what `genobench datasets build` wrote (default: built "
         "from the embedded corpus into a cache folder on first use)",
     )
-    p.add_argument("--output", type=Path, default=Path("genobench-results.json"), help="results JSON path")
+    p.add_argument(
+        "--output",
+        "--output_path",
+        type=Path,
+        default=Path("genobench-results.json"),
+        help="results JSON path; an existing folder gets MODEL.json inside (--output_path: the "
+        "lm-evaluation-harness spelling)",
+    )
     p.add_argument("--limit", type=int, help="at most N scored sites per dataset (smoke runs)")
     p.add_argument("--n-sites", type=int, default=2000, help="sites per dataset (default 2000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument(
+        "--batch-size", "--batch_size", type=int, default=16, help="windows per forward pass (default 16)"
+    )
+    p.add_argument("--device", type=parse_device, default="auto", help=DEVICE_HELP)
     p.add_argument("--window", type=int, default=256, help="window length in nucleotides (default 256)")
     p.add_argument("--mask-rate", type=float, default=0.15, help="imputation_dense mask rate (default 0.15)")
     p.add_argument("--split", default="test", help="dataset split to score (default test; also rare)")
@@ -68,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         tasks=args.tasks,
         datasets=args.datasets,
         data_dir=args.data_dir,
-        output=args.output,
+        output=output_path(args.output, args.model),
         task=TaskConfig(
             window=args.window,
             n_sites=args.n_sites,
@@ -88,12 +99,27 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         resume=not args.no_resume,
         show_progress=not args.quiet,
+        device=args.device,
     )
     doc = evaluate(config)
     if doc["config"]["world_size"] == 1 or _is_main():
         print_summary(doc)
         print(f"results written to {config.output}")
     return 0
+
+
+def output_path(output: Path, model: str) -> Path:
+    """``--output`` as a file: an existing folder (lm-evaluation-harness habit) holds ``MODEL.json``."""
+    from genobench_hf.commands.run import safe_name
+
+    return output / f"{safe_name(model)}.json" if output.is_dir() else output
+
+
+def resume_hint(args: argparse.Namespace, again: str) -> str:
+    """Ctrl-C / SIGTERM: finished chunks are cached unless --no-resume, so the same command resumes."""
+    if args.no_resume:
+        return f"nothing was cached (--no-resume); to start again run: {again}"
+    return f"finished chunks are cached; the same command resumes where it stopped: {again}"
 
 
 def _is_main() -> bool:
