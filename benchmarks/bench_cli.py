@@ -14,15 +14,17 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from genobench_hf.cli import COMMANDS
 
-
-def median_seconds(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
+def median_seconds(argv: list[str], repeat: int, tree: str | None = None) -> float:
+    """Median wall time of ``argv`` in fresh processes; ``tree``: import genobench_hf from that folder
+    (``python -m`` puts the working directory first on sys.path, so it runs there)."""
+    env = None if tree is None else dict(os.environ, PYTHONPATH=tree)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env, cwd=tree)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -36,10 +38,14 @@ def main() -> None:
         help="also time --help of another source tree (e.g. `git archive REV genobench_hf | tar -x -C DIR`)",
     )
     args = parser.parse_args()
-    every = "; ".join(f"import genobench_hf.commands.{module}" for module, _ in COMMANDS.values())
+    every = (
+        "import importlib; from genobench_hf.cli import COMMANDS\n"
+        "for module, _ in COMMANDS.values(): importlib.import_module(f'genobench_hf.commands.{module}')"
+    )
     bare = median_seconds([sys.executable, "-c", "pass"], args.repeat)
-    help_s = median_seconds([sys.executable, "-m", "genobench_hf.cli", "--help"], args.repeat)
-    eager = median_seconds([sys.executable, "-c", every], max(1, args.repeat // 3))
+    here = str(Path(__file__).resolve().parents[1])  # this checkout, wherever the script is started
+    help_s = median_seconds([sys.executable, "-m", "genobench_hf.cli", "--help"], args.repeat, here)
+    eager = median_seconds([sys.executable, "-c", every], max(1, args.repeat // 3), here)
     print(f"python -c pass            {bare * 1000:8.0f} ms")
     print(f"genobench --help          {help_s * 1000:8.0f} ms")
     print(
@@ -47,8 +53,9 @@ def main() -> None:
     )
     print(f"RATIO help_vs_bare_python {help_s / bare:.2f}")
     if args.compare_tree:
-        env = dict(os.environ, PYTHONPATH=args.compare_tree)
-        other = median_seconds([sys.executable, "-m", "genobench_hf.cli", "--help"], args.repeat, env)
+        other = median_seconds(
+            [sys.executable, "-m", "genobench_hf.cli", "--help"], args.repeat, args.compare_tree
+        )
         print(f"--help of {args.compare_tree}  {other * 1000:8.0f} ms")
         print(f"RATIO compare_tree_help_vs_this_help {other / help_s:.2f}")
     print(f"RATIO all_commands_vs_bare_python {eager / bare:.2f}")
