@@ -65,6 +65,7 @@ class Display:
         self.note = ""
         self.child: Display | None = None
         self._live: Any = None
+        self._restore_bars: Callable[[], None] | None = None
 
     # -- state --------------------------------------------------------------------------------------
     @property
@@ -173,6 +174,8 @@ class Display:
         return Group(*rows)
 
     def open(self) -> None:
+        if self.parent is None:
+            self._restore_bars = _library_bars_off()
         if self.interactive and self.parent is None:
             from rich.console import Console
             from rich.live import Live
@@ -186,6 +189,44 @@ class Display:
         if self._live is not None:
             self._live.stop()
             self._live = None
+        if self._restore_bars is not None:
+            self._restore_bars()
+            self._restore_bars = None
+
+
+#: module -> (its "is off" test, "off" and "on" functions); transformers copies huggingface_hub's state
+#: when it is imported, so switching the Hub's off also covers a transformers imported during a display
+_LIBRARY_BARS = {
+    "huggingface_hub.utils": ("are_progress_bars_disabled", "disable_progress_bars", "enable_progress_bars"),
+    "datasets.utils.tqdm": ("are_progress_bars_disabled", "disable_progress_bars", "enable_progress_bars"),
+    "transformers.utils.logging": ("is_progress_bar_enabled", "disable_progress_bar", "enable_progress_bar"),
+}
+
+
+def _library_bars_off() -> Callable[[], None]:
+    """Switch the Hugging Face libraries' bars (loading weights, writing shards, downloads, dataset splits)
+    off while a display runs: each would add a bar per model or dataset beside it. Returns the function
+    that switches on again exactly what was on."""
+    import importlib
+
+    for name in ("huggingface_hub.utils", "datasets.utils.tqdm"):
+        importlib.import_module(name)
+    was_on: dict[str, bool] = {}
+    for name, (is_off, off, _on) in _LIBRARY_BARS.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            state = bool(getattr(module, is_off)())
+            was_on[name] = state if is_off.startswith("is_") else not state
+            getattr(module, off)()
+    hub_on = was_on["huggingface_hub.utils"]
+
+    def restore() -> None:
+        for name, (_is_off, _off, on) in _LIBRARY_BARS.items():
+            module = sys.modules.get(name)
+            if module is not None and was_on.get(name, hub_on):
+                getattr(module, on)()
+
+    return restore
 
 
 class _Quiet:

@@ -152,3 +152,37 @@ def test_evaluate_in_a_log_writes_one_line_per_stage(
     assert json.loads(out.read_text())["timing"]["sites_scored"] > 0
     assert main([*argv, "--quiet"]) == 0
     assert "genobench: [" not in capsys.readouterr().err
+
+
+LIBRARY_BARS_SCRIPT = """
+import importlib, io
+from genobench_hf import progress
+ds = importlib.import_module("datasets.utils.tqdm")
+with progress.stages(1, stream=io.StringIO()) as d, d.stage("s"):
+    import transformers.utils.logging as tl  # imported while a display runs: follows the Hub's switch
+    assert not tl.is_progress_bar_enabled() and ds.are_progress_bars_disabled()
+assert tl.is_progress_bar_enabled() and not ds.are_progress_bars_disabled()
+with progress.stages(1, stream=io.StringIO()) as d, d.stage("s"):
+    assert not tl.is_progress_bar_enabled() and ds.are_progress_bars_disabled()
+assert tl.is_progress_bar_enabled() and not ds.are_progress_bars_disabled()
+ds.disable_progress_bars()  # what the caller switched off stays off
+with progress.stages(1, stream=io.StringIO()):
+    pass
+assert ds.are_progress_bars_disabled() and tl.is_progress_bar_enabled()
+print("OK")
+"""
+
+
+def test_library_bars_are_off_inside_a_display_and_restored() -> None:
+    """`Loading weights` / `Writing model shards` / dataset bars would add one bar per model or split.
+    In a subprocess: this session switches those bars off through the environment (conftest)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if "DISABLE_PROGRESS_BARS" not in k}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", LIBRARY_BARS_SCRIPT], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "OK", done.stderr
