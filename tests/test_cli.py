@@ -28,8 +28,9 @@ def _imported_after(code: str) -> list[str]:
 def test_help_imports_no_heavy_package() -> None:
     """Building the parser and printing --help import neither torch, transformers nor datasets."""
     assert _imported_after("from genobench_hf.cli import build_parser\nbuild_parser().format_help()") == []
-    code = "from genobench_hf.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
-    assert _imported_after(code) == []
+    for argv in (["--help"], ["evaluate", "--help"], ["run", "--help"], ["models", "--help"]):
+        code = f"from genobench_hf.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
+        assert _imported_after(code) == [], argv
 
 
 def test_every_command_listed_with_its_own_help_line() -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf.devices import DEVICE_HELP, parse_device
-from genobench_hf.tasks.base import DATASET_NAMES
 
 
 def register(subparsers: Any) -> None:
@@ -27,7 +26,9 @@ def register(subparsers: Any) -> None:
         default="imputation,next_nucleotide,imputation_dense",
         help="comma-separated task names (see `genobench tasks`)",
     )
-    p.add_argument("--datasets", default=",".join(DATASET_NAMES), help="comma-separated dataset names")
+    p.add_argument(
+        "--datasets", help="comma-separated dataset names (default: all six, PRO,EUK,VIR and their _reads)"
+    )
     p.add_argument(
         "--data-dir",
         type=Path,
@@ -72,12 +73,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from genobench_hf.runner import EvalConfig, evaluate
     from genobench_hf.summary_table import print_summary
-    from genobench_hf.tasks import TaskConfig
+    from genobench_hf.tasks import DATASET_NAMES, TaskConfig
 
     config = EvalConfig(
         model=args.model,
         tasks=args.tasks,
-        datasets=args.datasets,
+        datasets=args.datasets or ",".join(DATASET_NAMES),
         data_dir=args.data_dir,
         output=output_path(args.output, args.model),
         task=TaskConfig(
