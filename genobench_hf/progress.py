@@ -101,7 +101,8 @@ class Display:
     # -- stages -------------------------------------------------------------------------------------
     @contextmanager
     def stage(self, name: str) -> Iterator[Display]:
-        """Run one stage; on exit it counts as done (also when it raised, so the line says where)."""
+        """Run one stage; when it ends normally it counts as done and (in a log) writes its line. A stage
+        that raised writes none: the error, or the interrupt's resume line, says what happened."""
         self.index, self.name = self.done + 1, name
         self.stage_started = self.clock()
         self.work_total = self.work_done = 0
@@ -194,7 +195,8 @@ class Display:
             self._restore_bars = None
 
 
-#: module -> (its "is off" test, "off" and "on" functions); transformers copies huggingface_hub's state
+#: module -> (its state test: ``is_...`` true = bars on, ``are_..._disabled`` true = off; its "off" and
+#: "on" functions); transformers copies huggingface_hub's state
 #: when it is imported, so switching the Hub's off also covers a transformers imported during a display
 _LIBRARY_BARS = {
     "huggingface_hub.utils": ("are_progress_bars_disabled", "disable_progress_bars", "enable_progress_bars"),
@@ -212,16 +214,16 @@ def _library_bars_off() -> Callable[[], None]:
     for name in ("huggingface_hub.utils", "datasets.utils.tqdm"):
         importlib.import_module(name)
     was_on: dict[str, bool] = {}
-    for name, (is_off, off, _on) in _LIBRARY_BARS.items():
+    for name, (test, off, _on) in _LIBRARY_BARS.items():
         module = sys.modules.get(name)
         if module is not None:
-            state = bool(getattr(module, is_off)())
-            was_on[name] = state if is_off.startswith("is_") else not state
+            state = bool(getattr(module, test)())
+            was_on[name] = state if test.startswith("is_") else not state
             getattr(module, off)()
     hub_on = was_on["huggingface_hub.utils"]
 
     def restore() -> None:
-        for name, (_is_off, _off, on) in _LIBRARY_BARS.items():
+        for name, (_test, _off, on) in _LIBRARY_BARS.items():
             module = sys.modules.get(name)
             if module is not None and was_on.get(name, hub_on):
                 getattr(module, on)()
