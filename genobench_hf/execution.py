@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf import progress
 from genobench_hf.errors import ModelError
 from genobench_hf.scoring.base import Protocol_, Scorer, ScoreRequest, SiteScores
 from genobench_hf.tasks.sampling import Window
@@ -201,7 +202,7 @@ class ChunkedExecutor:
                 path=str(p),
                 approximate=bool(ap),
                 frame=None if frame[a:b].min(initial=0) < -1 else frame[a:b],
-            )  # fmt: skip
+            )
             for a, b, p, ap in zip(bounds[:-1], bounds[1:], paths, approximate, strict=True)
         ]
 
@@ -246,11 +247,7 @@ class ChunkedExecutor:
         n_chunks = -(-len(windows) // self.chunk_size)
         mine = [c for c in range(n_chunks) if c % self.world_size == self.rank]
         done: dict[int, list[SiteScores]] = {}
-        progress = None
-        if self.show_progress:
-            from tqdm.auto import tqdm
-
-            progress = tqdm(total=len(windows), desc=desc or key, unit="win", leave=False)
+        bar = progress.work(len(windows), unit="win", note=desc, enabled=self.show_progress)
         start_all = time.perf_counter()
         for c in mine:
             chunk = windows[c * self.chunk_size : (c + 1) * self.chunk_size]
@@ -275,10 +272,7 @@ class ChunkedExecutor:
                 self.stats.computed_chunks += 1
                 if path is not None:
                     self._save(path, done[c], content)
-            if progress is not None:
-                progress.update(len(chunk) * self.world_size)
-        if progress is not None:
-            progress.close()
+            bar.update(len(chunk) * self.world_size)
         self.stats.by_key[key] = self.stats.by_key.get(key, 0.0) + time.perf_counter() - start_all
         if self.world_size > 1:
             from accelerate.utils import gather_object

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genobench_hf import progress
+from genobench_hf.devices import device_name, make_accelerator, parse_device
 from genobench_hf.errors import ConfigError
 from genobench_hf.execution import ChunkedExecutor, ExecutionStats, fingerprint, launcher_mismatch
 from genobench_hf.protocol import describe as describe_protocol
@@ -49,8 +51,10 @@ class EvalConfig:
     resume: bool = True
     show_progress: bool = True
     threads: int | None = None  # torch CPU threads; None = detected (genobench_hf.threads)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (genobench_hf.devices)
 
     def __post_init__(self) -> None:
+        self.device = parse_device(self.device)
         self.tasks = parse_names(self.tasks, list(available_tasks()), "tasks")
         self.datasets = parse_names(self.datasets, DATASET_NAMES, "datasets")
         if self.batch_size < 1:
@@ -115,18 +119,16 @@ class RunContext:
 
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run every requested task on every requested dataset; return (and on rank 0 write) the results."""
-    from accelerate import Accelerator
-
     from genobench_hf.model_provider import ModelProvider
 
     started = time.perf_counter()
     configure_threads(config.threads)
-    accelerator = Accelerator(cpu=not _has_cuda())
+    accelerator = make_accelerator(config.device)
     rank, world = accelerator.process_index, accelerator.num_processes
     mismatch = launcher_mismatch(world, os.environ)
     if mismatch and accelerator.is_main_process:
         warnings.warn(f"genobench: {mismatch}", stacklevel=2)
-    device = str(accelerator.device)
+    device = device_name(accelerator)
     data_dir = config.data_dir or default_data_dir(build_if_missing=accelerator.is_main_process)
     accelerator.wait_for_everyone()
     store = DatasetStore(data_dir)
@@ -154,6 +156,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             **{k: v for k, v in asdict(config.task).items() if k != "extra"},
             "batch_size": config.batch_size,
             "dtype": config.dtype,
+            "device": config.device,
             "right_context": config.right_context,
             "baseline": config.baseline,
             "world_size": world,
@@ -161,21 +164,26 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         },
         environment(world, device),
     )
-    for task_name in config.tasks:
-        task = get_task(task_name)
-        per_dataset: dict[str, Any] = {}
-        for dataset in config.datasets:
-            if not store.has(dataset):
-                per_dataset[dataset] = skipped(f"dataset {dataset} not found in {data_dir}")
-                continue
-            t0 = time.perf_counter()
-            per_dataset[dataset] = task.run(models.scorer_for(dataset), dataset, context)
-            doc["timing"].setdefault("by_task", {})[f"{task_name}/{dataset}"] = time.perf_counter() - t0
-        doc["results"][task_name] = per_dataset
-        own = task.summarise(per_dataset)
-        doc["summaries"][task_name] = (
-            own if own is not None else summarise(per_dataset, task.metadata.main_score)
-        )
+    n_stages = len(config.tasks) * len(config.datasets)
+    show = config.show_progress and accelerator.is_main_process
+    with progress.stages(n_stages, label=f"evaluate {config.model}", enabled=show) as display:
+        for task_name in config.tasks:
+            task = get_task(task_name)
+            per_dataset: dict[str, Any] = {}
+            for dataset in config.datasets:
+                with display.stage(f"{task_name} {dataset}"):
+                    if not store.has(dataset):
+                        per_dataset[dataset] = skipped(f"dataset {dataset} not found in {data_dir}")
+                        continue
+                    t0 = time.perf_counter()
+                    per_dataset[dataset] = task.run(models.scorer_for(dataset), dataset, context)
+                    by_task = doc["timing"].setdefault("by_task", {})
+                    by_task[f"{task_name}/{dataset}"] = time.perf_counter() - t0
+            doc["results"][task_name] = per_dataset
+            own = task.summarise(per_dataset)
+            doc["summaries"][task_name] = (
+                own if own is not None else summarise(per_dataset, task.metadata.main_score)
+            )
     doc["config"]["markov_chains"] = models.markov_summary()
     doc["timing"].update(
         {"wall_seconds": time.perf_counter() - started}
@@ -236,9 +244,3 @@ def _timing(per_rank: list[tuple[ExecutionStats, float]]) -> dict[str, Any]:
 def _rank_timing(stats: ExecutionStats, peak_memory: float) -> dict[str, Any]:
     keys = ("seconds", "sites", "computed_chunks", "cached_chunks")
     return {k: getattr(stats, k) for k in keys} | {"peak_memory_mb": peak_memory}
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

@@ -71,3 +71,34 @@ def test_tokenizer_of_another_kind(good: Path) -> None:
     text.save_pretrained(good)
     with pytest.raises(ModelError, match="no DNA tokens"):
         load_model(good)
+
+
+def test_folder_without_tokenizer_files_says_so(tmp_path: Path) -> None:
+    """Weights but no tokenizer: the message names the missing files, not an empty DNA vocabulary."""
+    T.tiny_masked_lm(T.char_tokenizer()).save_pretrained(tmp_path / "m")
+    with pytest.raises(ModelError, match=r"no tokenizer files \(looked for tokenizer\.json, ") as info:
+        load_model(tmp_path / "m")
+    assert str(tmp_path / "m") in str(info.value) and "no DNA tokens" not in str(info.value)
+
+
+@pytest.mark.parametrize(("kind", "value"), [("masked", float("nan")), ("causal", float("inf"))])
+def test_non_finite_weights_are_named(tmp_path: Path, kind: str, value: float) -> None:
+    """NaN/inf weights: a ModelError naming the model and the first damaged tensor, before any metric."""
+    import torch
+
+    from genobench_hf.scoring.causal import CausalLMScorer
+    from genobench_hf.scoring.masked import MaskedLMScorer
+
+    tok = T.char_tokenizer(causal=kind == "causal")
+    model = T.tiny_masked_lm(tok) if kind == "masked" else T.tiny_causal_lm(tok)
+    name, param = next(iter(model.named_parameters()))
+    with torch.no_grad():
+        param.view(-1)[:3] = value
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    scorer = (MaskedLMScorer if kind == "masked" else CausalLMScorer)(loaded)
+    with pytest.raises(ModelError, match="weights hold NaN or infinite values") as info:
+        scorer.score(T.sample_requests(T.real_dna(2000), "imputation", 4), 4)
+    message = str(info.value)
+    assert str(tmp_path / "m") in message and repr(name) in message and f"3 of {param.numel():,}" in message

@@ -204,12 +204,8 @@ def test_duplicate_models_get_distinct_labels(tmp_path):
 
 
 @pytest.fixture
-def cli_with_report(monkeypatch):
-    """The CLI with the report command, also before the lead adds it to cli.COMMAND_MODULES."""
-    import genobench_hf.cli as cli
-
-    if "report" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "report"))
+def cli_with_report():
+    """The CLI (``report`` is one of ``cli.COMMANDS``)."""
     return main
 
 

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from genobench_hf.devices import DEVICE_HELP, parse_device
 from genobench_hf.outputs import writes_output
-from genobench_hf.tasks.base import DATASET_NAMES, DEFAULT_TASKS, TaskConfig
+from genobench_hf.task_config import DATASET_NAMES, DEFAULT_TASKS, TaskConfig
 from genobench_hf.threads import add_threads_argument
 
 DEFAULTS = TaskConfig()  # the one set of task defaults, shared with `genobench run`
@@ -30,20 +31,32 @@ def register(subparsers: Any) -> None:
         default=",".join(DEFAULT_TASKS),
         help="comma-separated task names (see `genobench tasks`)",
     )
-    p.add_argument("--datasets", default=",".join(DATASET_NAMES), help="comma-separated dataset names")
+    p.add_argument(
+        "--datasets", help="comma-separated dataset names (default: all six, PRO,EUK,VIR and their _reads)"
+    )
     p.add_argument(
         "--data-dir",
         type=Path,
         help="what `genobench datasets build` wrote (default: built "
         "from the embedded corpus into a cache folder on first use)",
     )
-    p.add_argument("--output", type=Path, default=Path("genobench-results.json"), help="results JSON path")
+    p.add_argument(
+        "--output",
+        "--output_path",
+        type=Path,
+        default=Path("genobench-results.json"),
+        help="results JSON path; an existing folder gets MODEL.json inside (--output_path: the "
+        "lm-evaluation-harness spelling)",
+    )
     p.add_argument("--limit", type=int, help="at most N scored sites per dataset (smoke runs)")
     p.add_argument(
         "--n-sites", type=int, default=DEFAULTS.n_sites, help="sites per dataset (default %(default)s)"
     )
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument(
+        "--batch-size", "--batch_size", type=int, default=16, help="windows per forward pass (default 16)"
+    )
+    p.add_argument("--device", type=parse_device, default="auto", help=DEVICE_HELP)
     p.add_argument(
         "--window", type=int, default=DEFAULTS.window, help="window in nucleotides (default %(default)s)"
     )
@@ -97,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
     config = EvalConfig(
         model=args.model,
         tasks=args.tasks,
-        datasets=args.datasets,
+        datasets=args.datasets or ",".join(DATASET_NAMES),
         data_dir=args.data_dir,
-        output=args.output,
+        output=output_path(args.output, args.model),
         task=task_config(args),
         batch_size=args.batch_size,
         model_kind=args.model_kind,
@@ -112,12 +125,27 @@ def run(args: argparse.Namespace) -> int:
         resume=not args.no_resume,
         show_progress=not args.quiet,
         threads=args.threads,
+        device=args.device,
     )
     doc = evaluate(config)
     if doc["config"]["world_size"] == 1 or _is_main():
         print_summary(doc)
         print(f"results written to {config.output}")
     return 0
+
+
+def output_path(output: Path, model: str) -> Path:
+    """``--output`` as a file: an existing folder (lm-evaluation-harness habit) holds ``MODEL.json``."""
+    from genobench_hf.commands.run import safe_name
+
+    return output / f"{safe_name(model)}.json" if output.is_dir() else output
+
+
+def resume_hint(args: argparse.Namespace, again: str) -> str:
+    """Ctrl-C / SIGTERM: finished chunks are cached unless --no-resume, so the same command resumes."""
+    if args.no_resume:
+        return f"nothing was cached (--no-resume); to start again run: {again}"
+    return f"finished chunks are cached; the same command resumes where it stopped: {again}"
 
 
 def _is_main() -> bool:

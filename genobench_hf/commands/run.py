@@ -29,6 +29,8 @@ FULL_TASK_KINGDOM = "PRO"  # the kingdom whose model of each architecture runs e
 
 
 def register(subparsers: Any) -> None:
+    from genobench_hf.devices import DEVICE_HELP, parse_device
+
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run",
         help="the default benchmark end to end: datasets, baselines, training, all tasks, report",
@@ -40,7 +42,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument(
-        "--out", type=Path, default=Path("genobench-out"), help="output folder (default genobench-out)"
+        "--out",
+        "--output_path",
+        type=Path,
+        default=Path("genobench-out"),
+        help="output folder (default genobench-out; --output_path: the lm-evaluation-harness spelling)",
     )
     p.add_argument(
         "--archs", default="lstm,cnn,transformer", help="baseline architectures to train, or 'none'"
@@ -55,7 +61,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--source", type=Path, help="a genome folder laid out like the embedded corpus")
     p.add_argument("--taxonomy", type=Path, help="taxonomy table for --source")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--device", type=parse_device, default="auto", help=DEVICE_HELP)
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     add_threads_argument(p)
     p.set_defaults(func=run)
 
@@ -71,58 +78,69 @@ def _split(value: str) -> list[str]:
 
 @writes_output("out")
 def run(args: argparse.Namespace) -> int:
+    """The whole benchmark under one progress display (stage i/N: datasets, each score/train, report)."""
+    from genobench_hf import progress
+
+    n_stages = 3 + len(_split(args.models)) + 2 * len(_split(args.archs)) * len(_split(args.kingdoms))
+    with progress.stages(n_stages, label="run", enabled=not args.quiet) as display:
+        return _run(args, display)
+
+
+def _run(args: argparse.Namespace, display: Any) -> int:
     from genobench_hf.data.build import build_all
     from genobench_hf.report import build_report
     from genobench_hf.results import write_results
     from genobench_hf.summary_table import print_summary
     from genobench_hf.tasks.transfer import merge_transfer_rows
-    from genobench_hf.training import TrainConfig, train
+    from genobench_hf.training import TrainConfig, has_checkpoint, train
 
     out: Path = args.out
     data_dir, results_dir = out / "datasets", out / "results"
-    if not (data_dir / "PRO" / "README.md").exists():
-        summary = build_all(
-            data_dir,
-            source=args.source,
-            taxonomy=args.taxonomy,
-            seed=args.seed,
-            num_proc=available_cpus()["cpus"],
-        )
-        print(summary.table())
+    models, archs, kingdoms = _split(args.models), _split(args.archs), _split(args.kingdoms)
+
+    with display.stage("datasets"):
+        if not (data_dir / "PRO" / "README.md").exists():
+            summary = build_all(
+                data_dir, source=args.source, taxonomy=args.taxonomy, seed=args.seed, progress=False,
+                num_proc=available_cpus()["cpus"],
+            )  # fmt: skip
+            print(summary.table())
 
     expected = _expected_protocol(args, data_dir)
 
     def score(model: str, tasks: str, path: Path, representations: bool = False) -> dict[str, Any]:
-        earlier = reusable(path, expected, model)
-        if earlier is not None:
-            return earlier
-        doc = _evaluate(args, model, tasks, args.datasets, data_dir, path, out / ".cache")
-        if representations:  # probes and ablation on PRO only, merged into the same results document
-            extra = _evaluate(
-                args, model, REPRESENTATION_TASKS, REPRESENTATION_DATASETS, data_dir, path, out / ".cache"
-            )
-            doc = _merge(doc, extra)
-            write_results(doc, path)
-        print_summary(doc)
-        return doc
+        with display.stage(f"score {model}"):
+            earlier = reusable(path, expected, model)
+            if earlier is not None:
+                return earlier
+            doc = _evaluate(args, model, tasks, args.datasets, data_dir, path, out / ".cache")
+            if representations:  # probes and ablation on PRO only, merged into the same results document
+                extra = _evaluate(
+                    args, model, REPRESENTATION_TASKS, REPRESENTATION_DATASETS, data_dir, path, out / ".cache"
+                )
+                doc = _merge(doc, extra)
+                write_results(doc, path)
+            print_summary(doc)
+            return doc
 
     written = [results_dir / "markov-auto.json"]
     score("markov:auto", SITE_TASKS + ",transfer", written[0])
-    for model in _split(args.models):
+    for model in models:
         written.append(results_dir / f"{safe_name(model)}.json")
         score(model, SITE_TASKS + ",transfer", written[-1], representations=True)
-    for arch in _split(args.archs):
+    for arch in archs:
         rows: dict[str, dict[str, Any]] = {}
-        for kingdom in _split(args.kingdoms):
+        for kingdom in kingdoms:
             folder = out / "models" / f"{arch}-{kingdom}"
-            if not (folder / "training_metrics.json").exists():
-                train(
-                    TrainConfig(
-                        arch=arch, dataset=kingdom, out=folder, data_dir=data_dir,
-                        max_minutes=args.train_minutes, seed=args.seed, quiet=args.quiet,
-                        threads=args.threads,
-                    )
-                )  # fmt: skip
+            with display.stage(f"train {arch} on {kingdom}"):
+                if not (folder / "training_metrics.json").exists():
+                    train(
+                        TrainConfig(
+                            arch=arch, dataset=kingdom, out=folder, data_dir=data_dir,
+                            max_minutes=args.train_minutes, seed=args.seed, quiet=args.quiet,
+                            threads=args.threads, device=args.device, resume=has_checkpoint(folder),
+                        )
+                    )  # fmt: skip
             full = kingdom == FULL_TASK_KINGDOM
             tasks = SITE_TASKS + ",transfer" if full else "transfer"
             rows[kingdom] = score(str(folder), tasks, results_dir / "parts" / f"{arch}-{kingdom}.json", full)
@@ -140,9 +158,18 @@ def run(args: argparse.Namespace) -> int:
             "protocol_warnings": mixed,
         }
         written.append(write_results(doc, results_dir / f"genobench-{arch}.json"))
-    report = build_report(written, out / "report", title="genobench: default benchmark")
+    with display.stage("report"):
+        report = build_report(written, out / "report", title="genobench: default benchmark")
     print(f"genobench: datasets in {data_dir}, results in {results_dir}, report in {report.html}")
     return 0
+
+
+def resume_hint(args: argparse.Namespace, again: str) -> str:
+    """Ctrl-C / SIGTERM: finished steps, scored chunks and training checkpoints are kept."""
+    return (
+        "finished steps, scored chunks and training checkpoints are kept; "
+        f"the same command resumes where it stopped: {again}"
+    )
 
 
 def _merge(doc: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -222,5 +249,6 @@ def _evaluate(
             cache_dir=cache,
             show_progress=not args.quiet,
             threads=args.threads,
+            device=args.device,
         )
     )

@@ -22,6 +22,7 @@ def _json_dict(text: str) -> dict[str, Any]:
 
 
 def register(subparsers: Any) -> None:
+    from genobench_hf.devices import DEVICE_HELP, parse_device
     from genobench_hf.models.configuration import ARCHS
     from genobench_hf.training.config import DEFAULT_MAX_MINUTES, DEFAULT_PRICE_PER_DEVICE_HOUR
 
@@ -50,7 +51,10 @@ def register(subparsers: Any) -> None:
         type=float,
         help=f"training time budget (default {DEFAULT_MAX_MINUTES:g} when --steps is absent)",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="windows per step per device (default 32)")
+    p.add_argument(
+        "--batch-size", "--batch_size", type=int, default=32, help="windows per step per device (default 32)"
+    )
+    p.add_argument("--device", type=parse_device, default="auto", help=DEVICE_HELP)
     p.add_argument("--seq-len", type=int, default=256, help="nucleotides per window (default 256)")
     p.add_argument("--lr", type=float, help="peak learning rate (default: per arch, 3e-3; transformer 2e-3)")
     p.add_argument("--seed", type=int, default=0)
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr, seed=args.seed, eval_every=args.eval_every, val_windows=args.val_windows,
         price_per_device_hour=args.price_per_device_hour, resume=args.resume, stop_after=args.stop_after,
         bf16=args.bf16, model_overrides=args.model_config, quiet=args.quiet, threads=args.threads,
+        device=args.device,
     )  # fmt: skip
     result = train(config)
     m = result.metrics
@@ -95,6 +100,15 @@ def run(args: argparse.Namespace) -> int:
             f"est. ${m['estimated_cost_usd']:.4f}; model in {config.out}"
         )
     return 0
+
+
+def resume_hint(args: argparse.Namespace, again: str) -> str:
+    """Ctrl-C / SIGTERM: a checkpoint is written every --eval-every steps; --resume continues from it."""
+    from genobench_hf.training import has_checkpoint
+
+    if not has_checkpoint(args.out):
+        return f"no checkpoint was written yet (one every --eval-every steps); to start again run: {again}"
+    return f"continue from the last checkpoint with: {again if args.resume else again + ' --resume'}"
 
 
 def _is_main() -> bool:

@@ -36,6 +36,10 @@ _REMOTE_CODE = (
     "refusing to load {spec}: it needs its own Python code (auto_map in config.json), which would run "
     "on this machine; review that code, then pass --trust-remote-code"
 )
+#: what AutoTokenizer reads from a folder; a folder with none of them gets a tokenizer with no vocabulary
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model",
+)  # fmt: skip
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
 
@@ -97,7 +101,10 @@ class LoadedModel:
             out = self.model(
                 input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device)
             )
-        return select_log_probs(out.logits, positions, targets)
+        logps = select_log_probs(out.logits, positions, targets)
+        if any(bool(torch.isnan(t).any()) for t in logps):
+            raise ModelError(non_finite_message(self.name, self.model, bool(autocast)))
+        return logps
 
     def _autocast_dtype(self, autocast: bool | torch.dtype | None) -> torch.dtype | None:
         if isinstance(autocast, torch.dtype) or autocast is None:
@@ -124,6 +131,24 @@ class LoadedModel:
             batch = [inputs[j] for j in idx], [positions[j] for j in idx]
             tg = None if targets is None else [targets[j] for j in idx]
             yield idx, self.log_probs_at(*batch, autocast=autocast, width=w, targets=tg)
+
+
+def non_finite_message(name: str, model: Any, autocast: bool = False) -> str:
+    """Why a model's output holds NaN: the first weight tensor with NaN/inf values, or the forward pass.
+
+    Only called once the output is bad, so scanning every parameter costs nothing on a healthy run."""
+    for pname, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            return (
+                f"{name}: the model's weights hold NaN or infinite values ({bad:,} of {tensor.numel():,} in "
+                f"{pname!r}), so every probability would be NaN; the checkpoint is damaged or diverged"
+            )
+    hint = "; try without autocast/half precision (--dtype float32)" if autocast else ""
+    return (
+        f"{name}: the model's output holds NaN although its weights are finite "
+        f"(an overflow in the forward pass){hint}"
+    )
 
 
 class LoadedModelScorer:
@@ -291,6 +316,11 @@ def load_model(
             raise ModelError(f"{path}: no config.json; not a transformers model folder")
         if not any(any(path.glob(p)) for p in _WEIGHT_FILES):
             raise ModelError(f"{path}: no weights (*.safetensors or pytorch_model.bin) beside config.json")
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise ModelError(
+                f"{path}: no tokenizer files (looked for {', '.join(TOKENIZER_FILES)}); save the model's "
+                "tokenizer into the folder, e.g. tokenizer.save_pretrained(folder)"
+            )
         use_safetensors = True if any(path.glob("*.safetensors")) else None
         local_config = json.loads((path / "config.json").read_text())
         if local_config.get("auto_map") and not trust_remote_code and not is_native(local_config):

@@ -37,7 +37,7 @@ from genobench_hf.scoring.candidate import (
     log_uniform,
 )
 from genobench_hf.scoring.forward import autocast_context
-from genobench_hf.scoring.loading import PAD_MULTIPLE, LoadedModel, LoadedModelScorer
+from genobench_hf.scoring.loading import PAD_MULTIPLE, LoadedModel, LoadedModelScorer, non_finite_message
 
 SENTINELS = ("<extra_id_0>", "<extra_id_1>")
 DECODER_PAD_MULTIPLE = 8
@@ -193,4 +193,7 @@ class Seq2SeqScorer(LoadedModelScorer):
               "decoder_attention_mask": dec_mask}.items()}  # fmt: skip
         with torch.inference_mode(), ctx:
             out = self.loaded.model(**t)
-        return torch.log_softmax(out.logits.to(torch.float64), dim=-1).cpu()
+        logp = torch.log_softmax(out.logits.to(torch.float64), dim=-1).cpu()
+        if torch.isnan(logp).any():
+            raise ModelError(non_finite_message(self.name, self.loaded.model, self.autocast))
+        return logp

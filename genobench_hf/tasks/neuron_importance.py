@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf import progress
 from genobench_hf.ablation import MODES, channel_means, group_effects, n_channels, single_effects
 from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.metrics import site_scores
@@ -158,13 +159,10 @@ class NeuronImportance(Task):
         mode = opts["importance_mode"]
         means = channel_means(loaded, layer, [w.window for w in rank_w], batch_size=cfg.batch_size, kind=kind) if mode == "mean" else None  # fmt: skip
         baseline, baseline_held = measure(), measure_held()
-        bar = _bar(len(channels), f"neuron_importance {dataset}", bool(getattr(cfg, "show_progress", False)))
-        try:
-            single = single_effects(loaded.model, layer, channels, measure, mode=mode, means=means,
-                                    progress=bar.update if bar else None)  # fmt: skip
-        finally:
-            if bar is not None:
-                bar.close()
+        bar = progress.work(len(channels), "neuron", note="neurons ablated one by one",
+                            enabled=bool(getattr(cfg, "show_progress", False)))  # fmt: skip
+        single = single_effects(loaded.model, layer, channels, measure, mode=mode, means=means,
+                                progress=bar.update)  # fmt: skip
         summary = importance_summary(baseline, single, channels)
         halves = np.arange(len(site_bits[0])) % 2 == 0
         effects = np.array(site_bits[1 : 1 + len(channels)]) - site_bits[0]  # (neurons, sites)
@@ -210,11 +208,3 @@ class NeuronImportance(Task):
             "random_curve": rand,
             "split": cfg.task.split,
         }
-
-
-def _bar(total: int, desc: str, show: bool) -> Any:
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="neuron", leave=False)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from genobench_hf.training.card import check_model_card, render_model_card
 from genobench_hf.training.config import DEFAULT_PRICE_PER_DEVICE_HOUR, TrainConfig, TrainResult
-from genobench_hf.training.loop import train
+from genobench_hf.training.loop import has_checkpoint, train
 
 __all__ = [
     "DEFAULT_PRICE_PER_DEVICE_HOUR",
     "TrainConfig",
     "TrainResult",
     "check_model_card",
+    "has_checkpoint",
     "render_model_card",
     "train",
 ]

@@ -59,8 +59,12 @@ class TrainConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)  # config fields, e.g. {"hidden_size": 128}
     quiet: bool = False
     threads: int | None = None  # torch CPU threads; None = detected (genobench_hf.threads)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (genobench_hf.devices); not a resume key
 
     def __post_init__(self) -> None:
+        from genobench_hf.devices import parse_device
+
+        self.device = parse_device(self.device)
         self.out = Path(self.out)
         self.data_dir = None if self.data_dir is None else Path(self.data_dir)
         if self.steps is not None and self.max_minutes is not None:

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from genobench_hf import progress
 from genobench_hf.errors import ConfigError
 from genobench_hf.models import build_model, dna_char_tokenizer, token_nll
 from genobench_hf.models.remote_code import write_remote_code
@@ -189,6 +190,11 @@ class _Checkpoints:
         return json.loads((path / "trainer_state.json").read_text()), rnn
 
 
+def has_checkpoint(out: Path) -> bool:
+    """Whether ``out`` holds a complete checkpoint that ``--resume`` continues from."""
+    return _Checkpoints(Path(out), None).latest() is not None
+
+
 def _check_resume(config: TrainConfig, saved: dict[str, Any]) -> None:
     now = config.to_json()
     diff = [k for k in RESUME_KEYS if saved.get(k) != now.get(k)]
@@ -200,13 +206,25 @@ def _check_resume(config: TrainConfig, saved: dict[str, Any]) -> None:
 
 
 def train(config: TrainConfig) -> TrainResult:
-    """Train ``config.arch`` on the train split of ``config.dataset``; write model, tokenizer, metrics, card."""
-    from accelerate import Accelerator
+    """Train ``config.arch`` on the train split of ``config.dataset``; write model, tokenizer, metrics, card.
+
+    One progress stage (its bar counts steps), nested in the display of a caller such as ``genobench run``.
+    """
+    show = not config.quiet and os.environ.get("RANK", "0") == "0"
+    with (
+        progress.stages(1, label="train", enabled=show) as display,
+        display.stage(f"{config.arch} on {config.dataset}"),
+    ):
+        return _train(config)
+
+
+def _train(config: TrainConfig) -> TrainResult:
     from accelerate.utils import broadcast_object_list, set_seed
-    from tqdm.auto import tqdm
+
+    from genobench_hf.devices import make_accelerator
 
     configure_threads(config.threads)
-    accelerator = Accelerator(step_scheduler_with_optimizer=False)
+    accelerator = make_accelerator(config.device, step_scheduler_with_optimizer=False)
     checkpoints = _Checkpoints(config.out, accelerator)
     resume_from = checkpoints.latest()
     if config.resume and resume_from is None:
@@ -268,12 +286,8 @@ def train(config: TrainConfig) -> TrainResult:
             {"step": 0, "validation_bits_per_nt": _evaluate(model, val_loader, accelerator, causal)}
         )
     eval_seconds, last_saved = time.perf_counter() - t0, step
-    bar = tqdm(
-        total=total[0],
-        initial=step,
-        disable=config.quiet or not accelerator.is_main_process,
-        desc=config.arch,
-    )
+    bar = progress.work(total[0], "step", enabled=not config.quiet and accelerator.is_main_process)
+    bar.update(step)
     probe_t, planned = None, total[0]
     while total[0] is None or step < total[0]:
         if config.stop_after is not None and step >= config.stop_after:
@@ -304,8 +318,7 @@ def train(config: TrainConfig) -> TrainResult:
                 budget = config.max_minutes * 60 - (time.perf_counter() - t0)
                 n = step + int(budget / (per_step + 1.2 * eval_seconds / config.eval_every))
                 total[0] = broadcast_object_list([max(n, step)])[0]
-                bar.reset(total=total[0])
-                bar.update(step)
+                bar.set_total(total[0])
                 planned = total[0]
         if config.max_minutes is not None and (total[0] is None or step < total[0]):
             # a shared or throttled machine can slow down after the probe: the budget is a hard limit
@@ -316,11 +329,10 @@ def train(config: TrainConfig) -> TrainResult:
             bits = _evaluate(model, val_loader, accelerator, causal)
             history.append({"step": step, "validation_bits_per_nt": bits,
                             "train_bits_per_nt": sum(map(_bits, recent)) / len(recent)})  # fmt: skip
-            bar.set_postfix(train=f"{history[-1]['train_bits_per_nt']:.3f}", val=f"{bits:.3f}")
+            bar.set_note(f"train {history[-1]['train_bits_per_nt']:.3f}, validation {bits:.3f} bits/nt")
             if step != total[0]:
                 checkpoints.save(step, loop_state(), rnn_state)
                 last_saved = step
-    bar.close()
     batches.close()
     finished = step >= (total[0] or 0)
     if not finished:  # stopped by stop_after: keep the place, do not write a final model
