@@ -48,6 +48,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--baseline", default="markov:auto", help="baseline beside the model: markov:K, markov:auto, none"
     )
+    p.add_argument(
+        "--generations",
+        type=int,
+        default=50,
+        help="gene_completion: sampled completions per gene (default 50)",
+    )
     p.add_argument("--n-bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")
     p.add_argument(
         "--trust-remote-code", action="store_true", help="allow the model's own Python code to run"
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             split=args.split,
             limit=args.limit,
             n_bootstrap=args.n_bootstrap,
+            n_generations=args.generations,
         ),
         batch_size=args.batch_size,
         model_kind=args.model_kind,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from genobench_hf.generation import GenerationRequest, Generator, Sampling, generator_for
+from genobench_hf.generation import GenerationRequest, Generator, Sampling, choose, generator_for
 from genobench_hf.scoring.base import BASES, Scorer, ScoreRequest
 from genobench_hf.tasks.generate import cached_chunks
 from genobench_hf.tasks.sampling import Window
@@ -103,9 +103,18 @@ def left_to_right_infill(generator: Generator, windows: list[Window], batch_size
 
 
 def iterative_infill(
-    scorer: Scorer, windows: list[Window], batch_size: int, *, per_step: int | None = None
+    scorer: Scorer,
+    windows: list[Window],
+    batch_size: int,
+    *,
+    per_step: int | None = None,
+    sampling: Sampling | None = None,
+    seeds: list[int] | None = None,
 ) -> list[str]:
-    """Fill the most confident still-hidden sites (argmax, ``imputation_dense``) step by step."""
+    """Fill the most confident still-hidden sites (``imputation_dense``) step by step: their argmax, or
+    with ``sampling`` (temperature > 0) a top-k/temperature draw from each window's own seeded stream."""
+    draw = sampling is not None and sampling.temperature > 0
+    rngs = [np.random.default_rng(s) for s in (seeds or [0] * len(windows))] if draw else []
     filled: list[dict[int, str]] = [{} for _ in windows]
     while True:
         todo = [i for i, w in enumerate(windows) if len(filled[i]) < len(w.sites)]
@@ -121,6 +130,11 @@ def iterative_infill(
             k = per_step or math.ceil(len(windows[i].sites) / STEPS_PER_SPAN)
             conf = sc.probs.max(axis=1)
             order = np.lexsort((np.array(req.sites), -conf))[:k]  # most confident first, then leftmost
-            for j in order.tolist():
-                filled[i][req.sites[j]] = BASES[int(sc.probs[j].argmax())]
+            if draw:
+                logp = np.log(np.clip(sc.probs[order], 1e-300, None))
+                picks = choose(logp, sampling, rngs[i].random(len(order))).tolist()  # type: ignore[arg-type]
+            else:
+                picks = sc.probs[order].argmax(axis=1).tolist()
+            for j, b in zip(order.tolist(), picks, strict=True):
+                filled[i][req.sites[j]] = BASES[int(b)]
     return ["".join(filled[i][s] for s in w.sites) for i, w in enumerate(windows)]
