@@ -229,6 +229,25 @@ def test_gene_completion_task_runs_with_baselines_and_resumes(tmp_path: Path, on
     assert summary["mean_aa_recovery"] == out["evo2_panel"]["mean"] and not summary["complete_panel"]
     assert summary["published"]["evo2_40b"]["overall"] == pytest.approx(86.21)
     assert set(summary["baselines"]) == {"markov", "chance"} and summary["skipped"] == ["PRO_reads"]
+    _check_report(tmp_path, {"PRO": out}, summary, out["evo2_panel"]["per_gene"]["evo2:ftsZ"]["mean"])
+
+
+def _check_report(tmp_path: Path, per_dataset: dict, summary: dict, ftsz: float) -> None:
+    """The report shows the scored model, its reference rows and the published Evo 2 rows, labelled."""
+    from genobench_hf.report import build_report
+    from genobench_hf.results import new_results, write_results
+
+    doc = new_results({"model": "tiny-lstm", "tasks": ["gene_completion"]}, {})
+    doc["results"]["gene_completion"], doc["summaries"]["gene_completion"] = per_dataset, summary
+    path = write_results(doc, tmp_path / "results.json")
+    md = build_report([path], tmp_path / "report").markdown.read_text(encoding="utf-8")
+    section = md[md.index("## Gene completion") :]
+    section = section[: section.index("\n## ", 5)]
+    assert "| *Evo 2 40B (published)* | 92.0 | 83.3 | 86.2 (paper 86.9) |" in section
+    assert "| *Evo 2 40B (published)* | 92.3 ± 0.4 |\n" in section  # ftsZ: the only gene run here
+    assert "they were not measured by genobench" in section
+    assert "*markov baseline*" in section and "*chance baseline*" in section
+    assert f"| {ftsz:.1f} ± " in section.split("gene_completion: per gene")[1]
 
 
 def test_protocols_are_never_mixed(tmp_path: Path, one_gene_panel: None) -> None:

@@ -119,6 +119,10 @@ class _GeneCompletion(Task):
             **scored,
             "dropped_genes": dropped,
         }
+        if "dataset_genes" not in out:
+            out["dataset_genes"] = skipped(
+                f"no annotated gene of {dataset}/{cfg.split} fits the {protocol} protocol"
+            )
         refs: dict[str, Any] = {}
         for name, base in context.baselines(dataset).items():
             if base is scorer:
@@ -222,7 +226,7 @@ class _GeneCompletion(Task):
             "dataset_genes": {
                 d: r["dataset_genes"]["mean"]
                 for d, r in per_dataset.items()
-                if isinstance(r, dict) and "dataset_genes" in r
+                if isinstance(r, dict) and "mean" in (r.get("dataset_genes") or {})
             },
             "baselines": {
                 n: headline(lambda r, n=n: r.get("baselines", {}).get(n, {}).get("evo2_panel")) for n in names
