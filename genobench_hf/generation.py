@@ -131,6 +131,9 @@ def decode(
         steps = max(r.n_new for r in batch)
         if steps == 0:
             continue
+        check = getattr(stepper, "check", None)
+        if check is not None:  # refuse a too long generation before spending any compute on it
+            check(max(len(r.prompt) + r.n_new for r in batch))
         uniforms = None
         if sampling.temperature > 0:
             uniforms = np.stack([np.random.default_rng(r.seed).random(steps) for r in batch])
@@ -158,6 +161,10 @@ class CausalStepper:
         self.aligner = aligner
         self.prefix = list(loaded.causal_prefix())
         self.field = receptive_field(loaded.model) if mode == "window" else None
+
+    def check(self, n_nucleotides: int) -> None:
+        """ModelError if a prompt + generation of ``n_nucleotides`` exceeds the model's context."""
+        self.loaded.check_length(len(self.prefix) + n_nucleotides, n_nucleotides)
 
     def _forward(self, ids: torch.Tensor, **kw: Any) -> Any:
         device = self.loaded.device

@@ -135,8 +135,13 @@ def test_masked_lm_has_no_left_to_right_generator_and_long_prompts_are_refused()
     tok = T.char_tokenizer(causal=True)
     short = wrap_model(T.tiny_causal_lm(tok, n_positions=64), tok)
     gen = causal_generator(short)
+    calls = []
+    real = gen.stepper.start
+    gen.stepper.start = lambda prompts: calls.append(prompts) or real(prompts)  # type: ignore[method-assign]
     with pytest.raises(ModelError, match="at most 64 tokens"):
         gen.generate([GenerationRequest(T.real_dna(40), 40)], Sampling())
+    assert calls == []  # refused before any forward
+    assert len(gen.generate([GenerationRequest(T.real_dna(40), 23)], Sampling())[0]) == 23  # 1 + 63 fits
 
 
 class _Store:
