@@ -358,15 +358,14 @@ def uniform_generator() -> Generator:
 
 def generator_for(scorer: Scorer, mode: str = "auto") -> Generator | None:
     """The generator of a scorer: cached for char causal LMs, the chain for Markov, the scorer's own
-    ``next_nucleotide`` otherwise; None where the scorer cannot generate left to right (masked LMs)."""
+    ``next_nucleotide`` otherwise (k-mer/BPE causal LMs; also masked BPE and seq2seq models, which
+    span_imputation has always decoded this way); None where the scorer has no ``next_nucleotide``."""
     loaded = getattr(scorer, "loaded", None)
     model = getattr(scorer, "model", None)
     if loaded is not None and loaded.model_kind == "causal" and loaded.tokenizer_kind.kind == "char":
         return causal_generator(loaded, mode, autocast=bool(getattr(scorer, "autocast", False)))
     if model is not None and hasattr(model, "score_positions") and hasattr(model, "order"):
         return Generator(scorer.name, "markov", _MarkovStepper(model), same_length=False)
-    if loaded is not None and loaded.model_kind != "causal":
-        return None
     if scorer.skip_reason("next_nucleotide") is None:
         return Generator(scorer.name, "recompute", _ScorerStepper(scorer), same_length=False)
     return None

@@ -25,7 +25,7 @@ from genobench_hf.scoring.causal import CausalLMScorer
 from genobench_hf.scoring.loading import wrap_model
 from genobench_hf.scoring.markov import MarkovModel, MarkovScorer
 from genobench_hf.scoring.masked import MaskedLMScorer
-from genobench_hf.tasks.infill import infill
+from genobench_hf.tasks.infill import decoder_for, infill, iterative_infill
 from genobench_hf.tasks.sampling import Window
 
 
@@ -129,9 +129,12 @@ def test_markov_generator_matches_its_scorer() -> None:
     assert gen.generate(reqs, Sampling(1.0, 4)) == old.generate(reqs, Sampling(1.0, 4))
 
 
-def test_masked_lm_has_no_left_to_right_generator_and_long_prompts_are_refused() -> None:
+def test_long_prompts_are_refused_and_other_models_recompute() -> None:
     tok = T.char_tokenizer()
-    assert generator_for(MaskedLMScorer(wrap_model(T.tiny_masked_lm(tok), tok))) is None
+    masked = generator_for(MaskedLMScorer(wrap_model(T.tiny_masked_lm(tok), tok)))
+    assert masked is not None and masked.mode == "recompute"  # its next_nucleotide, as span infill did
+    kmer = T.kmer_tokenizer(3, causal=True)
+    assert generator_for(CausalLMScorer(wrap_model(T.tiny_causal_lm(kmer), kmer))).mode == "recompute"  # type: ignore[union-attr]
     tok = T.char_tokenizer(causal=True)
     short = wrap_model(T.tiny_causal_lm(tok, n_positions=64), tok)
     gen = causal_generator(short)
@@ -194,3 +197,27 @@ def test_iterative_infill_is_chunk_cached(tmp_path) -> None:
     assert [len(s) for s in out] == [30, 30, 30] and set("".join(out)) <= set("ACGT")
     assert infill(ctx, "span30", "PRO", _windows(3), scorer) == out
     assert list((tmp_path / "generation").rglob("chunk-*.json"))
+
+
+def test_span_infill_of_a_scorer_without_dense_scores_decodes_left_to_right(tmp_path) -> None:
+    """Masked BPE models (no imputation_dense) were infilled through next_nucleotide; they still are."""
+    tok = T.bpe_tokenizer()
+    scorer = MaskedLMScorer(wrap_model(T.tiny_masked_lm(tok), tok))
+    assert decoder_for(scorer) == "left_to_right"
+    windows = _windows(2, span=8)
+    out = infill(_context(tmp_path), "span8", "PRO", windows, scorer)
+    old = Generator("old", "recompute", _ScorerStepper(scorer), same_length=False)
+    assert out == old.generate([GenerationRequest(w.window[:100], 8) for w in windows], Sampling())
+
+
+def test_iterative_infill_sampling_is_seeded() -> None:
+    tok = T.char_tokenizer()
+    scorer = MaskedLMScorer(wrap_model(T.tiny_masked_lm(tok), tok))
+    windows = _windows(3, span=40)
+    hot = Sampling(1.0, 4)
+    a = iterative_infill(scorer, windows, 4, sampling=hot, seeds=[1, 2, 3])
+    assert a == iterative_infill(scorer, windows, 2, sampling=hot, seeds=[1, 2, 3])
+    assert a != iterative_infill(scorer, windows, 4, sampling=hot, seeds=[4, 5, 6])
+    assert iterative_infill(scorer, windows, 4) == iterative_infill(
+        scorer, windows, 4, sampling=Sampling(0.7, 1)
+    )

@@ -59,6 +59,9 @@ def n_generations(config: Any) -> int:
 
 
 def _causal(scorer: Scorer, batch_size: int, sampling: Sampling) -> tuple[Generate | None, str]:
+    kind = getattr(getattr(scorer, "loaded", None), "model_kind", "causal")
+    if kind != "causal":
+        return None, f"a {kind} LM cannot generate left to right; gene_completion_infill scores masked LMs"
     gen = generator_for(scorer)
     if gen is None:
         return None, "left-to-right generation needs a causal LM or a Markov chain"
