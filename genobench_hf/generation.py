@@ -214,8 +214,9 @@ class CausalStepper:
             out = self._forward(new, state=state["state"])
             return self._acgt(out.logits[:, -1]), {**state, "n": n, "state": out.state}
         ids = torch.cat((state["ids"], new), dim=1)
-        fed = ids[:, -self.field :] if self.field else ids
-        return self._acgt(self._forward(fed).logits[:, -1]), {**state, "n": n, "ids": ids}
+        if self.field:  # window: only the receptive field is ever fed again, so only it is kept
+            ids = ids[:, -self.field :]
+        return self._acgt(self._forward(ids).logits[:, -1]), {**state, "n": n, "ids": ids}
 
 
 def _cache_of(output: Any) -> Any:

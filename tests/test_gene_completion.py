@@ -69,6 +69,8 @@ def test_summary_is_the_mean_of_per_gene_means_with_sem() -> None:
     assert rows["recoveries"] == pytest.approx([100.0, 200 / 3])
     with pytest.raises(ConfigError, match="one entry per prediction"):
         gene_completion_metrics(["MK"], ["MK", "MK"], ["g"])
+    with pytest.raises(ConfigError, match="--generations"):
+        TaskConfig(n_generations=0)
 
 
 def test_evaluate_module_matches_the_library(repo_root: Path) -> None:
