@@ -267,3 +267,18 @@ def test_eukaryote_task_needs_exonerate(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(splice.shutil, "which", lambda name: None)
     with pytest.raises(ConfigError, match="exonerate"):
         get_task("gene_completion").run(_lstm(), "EUK", _context(tmp_path, {}))
+
+
+def test_a_gene_longer_than_the_context_is_skipped_before_generating(
+    tmp_path: Path, one_gene_panel: None
+) -> None:
+    from genobench_hf import testing as T
+
+    tok = T.char_tokenizer(causal=True)
+    short = CausalLMScorer(wrap_model(T.tiny_causal_lm(tok, n_positions=512), tok, name="gpt2-512"))
+    out = get_task("gene_completion").run(short, "PRO", _context(tmp_path, {}, n_generations=1))
+    gene = out["evo2_panel"]["per_gene"]["evo2:ftsZ"]
+    assert "at most 512 tokens" in gene["skipped"] and "recoveries" in gene and not gene["recoveries"]
+    assert out["aa_recovery"] is None and out["generation_mode"] == "kv"
+    assert out["baselines"]["chance"]["evo2_panel"]["per_gene"]["evo2:ftsZ"]["n"] == 1
+    assert len(list((tmp_path / "generation").glob("*/chunk-*"))) == 1  # the chance row's: none for the model

@@ -65,7 +65,12 @@ def _causal(scorer: Scorer, batch_size: int, sampling: Sampling) -> tuple[Genera
     gen = generator_for(scorer)
     if gen is None:
         return None, "left-to-right generation needs a causal LM or a Markov chain"
-    return (lambda reqs: gen.generate(reqs, sampling, batch_size)), gen.mode
+
+    def run(reqs: list[GenerationRequest]) -> list[str]:
+        return gen.generate(reqs, sampling, batch_size)
+
+    run.check = getattr(gen.stepper, "check", None)  # type: ignore[attr-defined]
+    return run, gen.mode
 
 
 def _infill(scorer: Scorer, batch_size: int, sampling: Sampling) -> tuple[Generate | None, str]:
@@ -166,6 +171,9 @@ class _GeneCompletion(Task):
             ident = {"model": identity, "case": case.key, "sampling": str(sampling)}
             key = f"gene_completion-{self.variant}-{fingerprint(ident)}"
             try:
+                check = getattr(generate, "check", None)
+                if check is not None:  # every process refuses a too long gene alike, before any chunk
+                    check(len(case.window))
                 gens = cached_chunks(
                     context,
                     key,
