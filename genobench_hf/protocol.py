@@ -54,6 +54,7 @@ def describe(task: TaskConfig, fingerprints: Mapping[str, str]) -> dict[str, Any
         "n_spans": capped(task.n_spans),
         "n_genes": capped(task.n_genes),
         "max_gene_length": task.max_gene_length,
+        "n_generations": capped(task.n_generations),
         "limit": limit,
         "options": {k: task.extra[k] for k in sorted(task.extra)},
         "dataset_fingerprints": dict(sorted(fingerprints.items())),
@@ -87,6 +88,8 @@ def relevant_keys(task: str) -> tuple[str, ...]:
         return ("seed", "split", "limit", "frame_rule")
     if task == "efficiency":
         return ("window",)
+    if task in ("gene_completion", "gene_completion_infill"):
+        return ("seed", "split", "limit", "n_generations")
     if task == "imputation_dense":
         return (*SITE_KEYS, "mask_rate")
     if task in ("imputation", "next_nucleotide", "transfer", "rare_species", "conservation"):

@@ -50,6 +50,7 @@ class TaskConfig:
     n_spans: int = 8
     n_genes: int = 4
     max_gene_length: int = 600
+    n_generations: int = 50  # gene_completion: sampled completions per gene (Evo 2 used 50)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,6 +60,8 @@ class TaskConfig:
             raise ConfigError(f"--mask-rate must be in (0, 1), got {self.mask_rate}")
         if self.n_sites < 1:
             raise ConfigError(f"the number of sites must be positive, got {self.n_sites}")
+        if self.n_generations < 1:
+            raise ConfigError(f"--generations must be positive, got {self.n_generations}")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"--limit must be positive, got {self.limit}")
         if self.split == "train":  # no task scores a genome the Markov chain or our models were fitted on

@@ -17,7 +17,7 @@ import pytest
 from genobench_hf.errors import ConfigError
 from genobench_hf.metrics import nucleotide_metrics, span_metrics, transfer_summary
 
-NAMES = ("nucleotide_imputation", "span_imputation", "transferability", "efficiency")
+NAMES = ("nucleotide_imputation", "span_imputation", "transferability", "efficiency", "gene_completion")
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,12 @@ def register(subparsers: Any) -> None:
         "--baseline", default="markov:auto", help="baseline beside the model: markov:K, markov:auto, none"
     )
     p.add_argument(
+        "--generations",
+        type=int,
+        default=DEFAULTS.n_generations,
+        help="gene_completion: sampled completions per gene (default %(default)s)",
+    )
+    p.add_argument(
         "--n-bootstrap", type=int, default=DEFAULTS.n_bootstrap, help="bootstrap resamples for intervals"
     )
     p.add_argument(
@@ -99,6 +105,7 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
         split=args.split,
         limit=args.limit,
         n_bootstrap=args.n_bootstrap,
+        n_generations=args.generations,
     )
 
 

@@ -14,6 +14,12 @@ from genobench_hf.metrics.conservation import (
     conservation_correlation,
 )
 from genobench_hf.metrics.efficiency import efficiency_summary
+from genobench_hf.metrics.gene_completion import (
+    amino_acid_recovery,
+    gene_completion_metrics,
+    gene_completion_summary,
+    mean_sem,
+)
 from genobench_hf.metrics.nucleotide import (
     GC_EDGES,
     N_CALIBRATION_BINS,
@@ -41,6 +47,7 @@ __all__ = [
     "N_CALIBRATION_BINS",
     "accuracy_by_bins",
     "accuracy_by_conservation",
+    "amino_acid_recovery",
     "average_ranks",
     "bootstrap_means",
     "confusion_matrix",
@@ -48,7 +55,10 @@ __all__ = [
     "efficiency_summary",
     "expected_calibration_error",
     "gain_over_chance",
+    "gene_completion_metrics",
+    "gene_completion_summary",
     "matrix_from_rows",
+    "mean_sem",
     "nucleotide_metrics",
     "percentile_intervals",
     "protein_recovery",

@@ -145,10 +145,10 @@ class TransformerStack(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.out_dim = d
 
-    def _rope(self, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def _rope(self, t: int, device: torch.device, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         half = self.out_dim // self.heads // 2
         inv = self.theta ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
-        ang = torch.outer(torch.arange(t, device=device, dtype=torch.float32), inv)
+        ang = torch.outer(torch.arange(start, start + t, device=device, dtype=torch.float32), inv)
         ang = torch.cat((ang, ang), dim=-1)
         return ang.cos(), ang.sin()
 
@@ -168,11 +168,26 @@ class TransformerStack(nn.Module):
     def forward(
         self, x: torch.Tensor, attention_mask: torch.Tensor | None, state: State
     ) -> tuple[torch.Tensor, State]:
+        """``state`` is None (no cache; training and scoring) or a list of per-block (keys, values) from
+        earlier calls, ``[]`` to start one (causal only, no padding): the returned list then holds the
+        keys and values of every position so far, so generation feeds one new token per call."""
         h = self.inp(x)
-        cos, sin = self._rope(h.shape[1], h.device)
+        past = 0 if not state else state[0][0].shape[2]
+        cos, sin = self._rope(h.shape[1], h.device, start=past)
+        if state is not None:
+            if not self.causal or (attention_mask is not None and not bool(attention_mask.all())):
+                raise ModelError("a key/value cache needs a causal transformer and inputs without padding")
+            t = h.shape[1]
+            mask = torch.ones(t, past + t, dtype=torch.bool, device=h.device).tril(past) if past else None
+            caches = list(state) or [None] * len(self.blocks)
+            out = []
+            for block, cache in zip(self.blocks, caches, strict=True):
+                h, kv = block(h, cos, sin, mask, past == 0, cache)
+                out.append(kv)
+            return self.norm(h), out
         mask = self._mask(attention_mask, h.shape[1])
         for block in self.blocks:
-            h = block(h, cos, sin, mask, self.causal and mask is None)
+            h, _ = block(h, cos, sin, mask, self.causal and mask is None)
         return self.norm(h), state
 
 
@@ -192,15 +207,18 @@ class _Block(nn.Module):
         sin: torch.Tensor,
         mask: torch.Tensor | None,
         is_causal: bool,
-    ) -> torch.Tensor:
+        cache: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         b, t, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k = _rotate(q, cos.to(q.dtype), sin.to(q.dtype)), _rotate(k, cos.to(k.dtype), sin.to(k.dtype))
+        if cache is not None:
+            k, v = torch.cat((cache[0], k), dim=2), torch.cat((cache[1], v), dim=2)
         a = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=is_causal, dropout_p=self.dropout if self.training else 0.0
         )
         x = x + self.proj(a.transpose(1, 2).reshape(b, t, d))
-        return x + self.mlp(self.norm2(x))
+        return x + self.mlp(self.norm2(x)), (k, v)
 
 
 def build_backbone(config: Any, causal: bool) -> nn.Module:

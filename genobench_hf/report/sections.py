@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from genobench_hf.report import detail_tables, tables
+from genobench_hf.report import detail_tables, gene_completion, tables
 from genobench_hf.report.collect import Run, score_tasks
 from genobench_hf.report.figures import Figure
 from genobench_hf.report.tables import Table
@@ -87,6 +87,23 @@ def build_sections(runs: Sequence[Run], figures: dict[str, Figure]) -> list[Sect
             "",
             fig("edge_distance"),
             "No span_imputation results in these files.",
+        )
+    )
+    genes: list[Block] = []
+    for task in gene_completion.TASKS:
+        for make, what in ((gene_completion.panel_table, "panels"), (gene_completion.gene_table, "per gene")):
+            table = make(runs, task)
+            if table is not None:
+                genes.append(Block(heading=f"{task}: {what}", table=table))
+    out.append(
+        Section(
+            "gene_completion",
+            "Gene completion (Evo 2 protocol)",
+            "% amino-acid recovery beyond the prompt (mean of per-gene means; per gene: mean ± SEM over the "
+            "generations), beside the published Evo 2 figures. gene_completion_infill (masked LMs, iterative "
+            "infill) is another protocol and is never compared with them.",
+            genes,
+            "No gene_completion results in these files.",
         )
     )
     transfer = fig("transfer")

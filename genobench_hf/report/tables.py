@@ -204,12 +204,21 @@ def _nested(entry: dict[str, Any], *keys: str) -> Any:
 def task_table(runs: Sequence[Run], task: str) -> Table:
     """Per-dataset, per-model details of one score task; skipped entries become 'skipped: reason' rows."""
     kinds = {
-        ("span" if "by_length" in e or "identity" in e else "site")
+        ("gene" if "aa_recovery" in e else "span" if "by_length" in e or "identity" in e else "site")
         for _, _, e in entries(runs, task)
         if not is_skipped(e)
     }
     specs: list[tuple[tuple[str, ...], str, bool | None, int]]
-    if kinds == {"span"}:
+    if kinds == {"gene"}:
+        specs = [
+            (("aa_recovery",), "% aa recovery", True, 1),
+            (("evo2_panel", "mean"), "Evo 2 panel", True, 1),
+            (("dataset_genes", "mean"), "test-split genes", True, 1),
+            (("dataset_genes", "n_genes"), "genes", None, 0),
+            (("baselines", "markov", "aa_recovery"), "Markov", None, 1),
+            (("baselines", "chance", "aa_recovery"), "chance", None, 1),
+        ]
+    elif kinds == {"span"}:
         lengths = sorted({int(k) for _, _, e in entries(runs, task) for k in (e.get("by_length") or {})})
         specs = [((k,), label, hi, d) for k, label, hi, d in SPAN_COLUMNS]
         specs += [(("by_length", str(n), "identity"), f"identity {n} nt", True, 3) for n in lengths]
