@@ -130,12 +130,12 @@ def resolve_model(
 
 
 def published_results(entry: ModelEntry) -> list[dict[str, str]]:
-    """The rows of an external entry's published-figures file (``registry/published/``), as strings."""
+    """The rows of an external entry's published-figures file (a path inside the package), as strings."""
     import csv
 
     if not entry.published_results:
         return []
-    path = Path(__file__).parent / "published" / entry.published_results
+    path = Path(__file__).parents[1] / entry.published_results  # relative to the genobench_hf package
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 

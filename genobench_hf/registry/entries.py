@@ -72,7 +72,7 @@ def _evo2(size: str, params: int, context: int | None) -> ModelEntry:
         ),
         sources=("https://github.com/ArcInstitute/evo2", "https://huggingface.co/arcinstitute"),
         external=True,
-        published_results="evo2_gene_completion.csv",
+        published_results="gene_completion/data/results_summary.csv",
         offline_test="none",
         offline_note="external reference: published figures only (gene-completion panel of the paper)",
     )

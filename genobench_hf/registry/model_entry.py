@@ -33,7 +33,7 @@ class ModelEntry:
     classes (GPN: ``gpn:register_auto_classes``); ``model_types`` are the config ``model_type`` values it
     provides, so a local folder of that type is prepared the same way.
     ``external=True``: a published reference that is not a transformers model (Evo 2): listed with its
-    published figures (``published_results``, a file in ``genobench_hf/registry/published/``), never loaded.
+    published figures (``published_results``, a CSV path inside the package), never loaded.
     ``offline_test``/``offline_note``: what the offline tests exercise for this entry (see table.py).
     """
 
