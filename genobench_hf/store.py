@@ -18,11 +18,16 @@ from genobench_hf.errors import ConfigError
 ROW_COLUMNS = ("genome_id", "sequence")
 
 
+#: bump when the split rules or the row format change, so that a cache built by older rules is never used
+#: (2: genomes with strains kept out of train, all-N genomes left out, evaluation-only builds)
+BUILD_RULES = 2
+
+
 def default_data_dir(*, build_if_missing: bool = True) -> Path:
     """``$GENOBENCH_DATA_DIR`` or a per-version cache folder; built from the embedded corpus on first use."""
     env = os.environ.get("GENOBENCH_DATA_DIR")
     root = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    folder = root if env else root / "genobench" / f"datasets-{__version__}"
+    folder = root if env else root / "genobench" / f"datasets-{__version__}-rules{BUILD_RULES}"
     if build_if_missing and not (folder / "PRO" / "README.md").exists():
         from genobench_hf.data.build import build_all
 
