@@ -23,12 +23,7 @@ from genobench_hf.scoring.loading import LoadedModel, load_model, wrap_model
 TOKENIZERS = {"char": T.char_tokenizer, "nt6": T.kmer_tokenizer, "bpe": T.bpe_tokenizer}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache
@@ -50,9 +45,13 @@ def reqs(protocol: str, n: int = 10, seed: int = 0, window: int = 48) -> list[Sc
     return T.sample_requests(T.real_dna(200_000, 1_000_000), protocol, n, window=window, seed=seed)
 
 
-def brute_force(loaded: LoadedModel, q: ScoreRequest, right_context: int | None = None) -> np.ndarray:
+def brute_force(
+    loaded: LoadedModel, q: ScoreRequest, right_context: int | None = None, trim: int = 0
+) -> np.ndarray:
     """p(b | rest) by the definition: the full log-likelihood of each candidate window, one at a time,
-    tokenised by the tokenizer itself (its own BOS), every token after the first input id summed."""
+    tokenised by the tokenizer itself (its own BOS), every token after the first input id summed.
+    ``trim``: nt cut from the window start, as the fixed-frame rule does to draw the site's offset."""
+    q = ScoreRequest(q.window[trim:], tuple(s - trim for s in q.sites), q.protocol, q.targets)
     (i,) = q.sites
     end = i + 1 if q.protocol == "next_nucleotide" else len(q.window)
     if right_context is not None and q.protocol == "imputation":
@@ -76,11 +75,22 @@ def probs(sc: Any, requests: list[ScoreRequest], batch_size: int = 8) -> np.ndar
 CASES = [(n, a, p) for n in TOKENIZERS for a in ("gpt2", "llama") for p in ("imputation", "next_nucleotide")]
 
 
+def trims(loaded: LoadedModel, requests: list[ScoreRequest]) -> list[int]:
+    """The window-start trim the frame rule chose per request (fixed-frame k-mers; 0 for the others),
+    read back from the recorded offset of the site in its token (no N in these windows)."""
+    stride = loaded.tokenizer_kind.stride
+    scores = CandidateScorer(loaded).score(requests, 8)
+    return [
+        0 if s.frame is None else int((q.sites[0] - s.frame[0, 0]) % stride)
+        for q, s in zip(requests, scores, strict=True)
+    ]
+
+
 @pytest.mark.parametrize(("name", "arch", "protocol"), CASES)
 def test_scores_equal_brute_force_exact_bayes(name: str, arch: str, protocol: str) -> None:
     loaded = tiny(name, arch)
     r = reqs(protocol, 8, seed=3)
-    ref = np.stack([brute_force(loaded, q) for q in r])
+    ref = np.stack([brute_force(loaded, q, trim=t) for q, t in zip(r, trims(loaded, r), strict=True)])
     assert np.abs(ref - 0.25).max() > 0.05  # an informative model: a wrong rule would show
     for sc in (CausalLMScorer(loaded), CausalLMScorer(loaded, prefix_cache=False), CandidateScorer(loaded)):
         assert np.abs(probs(sc, r) - ref).max() < 1e-5
@@ -119,7 +129,7 @@ def test_without_bos_a_site_in_the_first_token_is_labelled_approximate() -> None
     a, b = sc.score([inner, first], 4)
     assert not a.approximate and b.approximate
     # away from the first token the model's conditional on it is exact: brute force agrees
-    assert np.abs(a.probs[0] - brute_force(loaded, inner)).max() < 1e-5
+    assert np.abs(a.probs[0] - brute_force(loaded, inner, trim=trims(loaded, [inner])[0])).max() < 1e-5
 
 
 @pytest.mark.parametrize("arch", ["gpt2", "llama"])

@@ -7,11 +7,9 @@ from __future__ import annotations
 import itertools
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from genobench_hf import testing as T
 from genobench_hf.alignment import Aligner, TokenizerKind
@@ -33,12 +31,7 @@ KINDS = {  # name -> (tokenizer factory, kind): overlapping 5-mers at strides 1.
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache

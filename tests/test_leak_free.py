@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from genobench_hf import testing as T
 from genobench_hf.alignment import Alignment
@@ -27,13 +26,7 @@ CAUSAL = ["char", "nt6", "bpe"]
 PROTOCOLS = ["imputation", "next_nucleotide", "imputation_dense"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """Tiny models run faster on one thread than on two contended ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache

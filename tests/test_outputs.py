@@ -88,6 +88,9 @@ def _full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
             self.handle.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
+        def __getattr__(self, name: str):  # seek, tell, name, ... of a real file (zip writers need them)
+            return getattr(self.handle, name)
+
     monkeypatch.setattr(os, "fdopen", Full)
 
 

@@ -24,8 +24,8 @@ SCORED = ("imputation", "next_nucleotide", "imputation_dense", "span_imputation"
 
 
 def test_run_and_evaluate_score_under_one_set_of_defaults() -> None:
-    parser = build_parser()
-    ev, rn = parser.parse_args(["evaluate", "--model", "m"]), parser.parse_args(["run"])
+    ev = build_parser("evaluate").parse_args(["evaluate", "--model", "m"])
+    rn = build_parser("run").parse_args(["run"])
     assert ev.n_sites == rn.n_sites == TaskConfig().n_sites and ev.seed == rn.seed == TaskConfig().seed
     held = {task: ["PRO", "VIR_reads"] for task in SCORED}
     p_eval = describe(evaluate_cmd.task_config(ev), {"PRO": "a", "VIR_reads": "b"})

@@ -114,34 +114,43 @@ def _recorder(model: Any) -> list[list[int]]:
     return rows
 
 
-MASKED_CASES = {
-    "Nucleotide Transformer": (PT.nucleotide_transformer_tokenizer, nt_reference),
-    "DNABERT-1 k=3": (lambda: PT.dnabert1_tokenizer(3), lambda s: dnabert_reference(s, 3)),
-    "DNABERT-1 k=6": (lambda: PT.dnabert1_tokenizer(6), lambda s: dnabert_reference(s, 6)),
-    "Caduceus": (PT.caduceus_tokenizer, char_reference),
-    "GPN": (PT.gpn_tokenizer, gpn_reference),
+MASKED_CASES = {  # family -> (tokenizer, reference from the spec, tokenizer kind as the registry gives it)
+    "Nucleotide Transformer": (PT.nucleotide_transformer_tokenizer, nt_reference, "kmer:6"),
+    "DNABERT-1 k=3": (lambda: PT.dnabert1_tokenizer(3), lambda s: dnabert_reference(s, 3), "kmer:3:1"),
+    "DNABERT-1 k=6": (lambda: PT.dnabert1_tokenizer(6), lambda s: dnabert_reference(s, 6), "kmer:6:1"),
+    "Caduceus": (PT.caduceus_tokenizer, char_reference, "char"),
+    "GPN": (PT.gpn_tokenizer, gpn_reference, "char"),
 }
+
+
+def _cuts(window: str, k: int) -> list[str]:
+    """The strings the frame rule may feed for a window: up to k - 1 nt trimmed from its start and free
+    positions (masked, any filler) added before or after it (scoring/frames.py)."""
+    return [
+        "A" * p + window[t:] + "A" * e for t in range(k) for p in range(k) for e in range(2 * k)
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("family", sorted(MASKED_CASES))
 @pytest.mark.parametrize("protocol", ["imputation", "next_nucleotide", "imputation_dense"])
 def test_masked_scorer_feeds_the_published_ids(dna: str, family: str, protocol: str) -> None:
-    """Every input the scorer builds is the published tokenization of its window, masks aside."""
-    build, reference = MASKED_CASES[family]
+    """Every input the scorer builds is the published tokenization of its (framed) window, masks aside."""
+    build, reference, kind = MASKED_CASES[family]
     tok = build()
     model = T.tiny_masked_lm(tok, arch="bert")
     rows = _recorder(model)
-    reqs = T.sample_requests(dna, protocol, 6, window=66, seed=3)
-    MaskedLMScorer(wrap_model(model, tok, model_kind="masked")).score(reqs, 4)
-    refs = [reference(r.window) for r in reqs]
+    reqs = T.sample_requests(dna, protocol, 4, window=66, seed=3)
+    MaskedLMScorer(wrap_model(model, tok, model_kind="masked", tokenizer_kind=kind)).score(reqs, 4)
+    k = 1 if kind == "char" else int(kind.split(":")[1])
+    refs = [reference(c) for r in reqs for c in _cuts(r.window, k)]
     assert rows
     mask = tok.mask_token_id
     for row in rows:
-        fits = [
-            ref for ref in refs
-            if len(ref) == len(row) and all(a == b for a, b in zip(row, ref, strict=True) if a != mask)
-        ]  # fmt: skip
-        assert fits, f"{family}: fed {row[:12]}... which is no window's published tokenization"
+        fits = any(
+            len(ref) == len(row) and all(a == b for a, b in zip(row, ref, strict=True) if a != mask)
+            for ref in refs
+        )
+        assert fits, f"{family}: fed {row[:12]}... which is no (framed) window's published tokenization"
         assert any(a == mask for a in row)  # the site is hidden
 
 
@@ -187,7 +196,7 @@ def test_uniform_head_through_every_reconstruction_scores_two_bits(dna: str) -> 
     """A real architecture with a zeroed output head is uniform over tokens: exactly 2 bits on the masked
     paths of every exact tokenizer (a fixed-frame k-mer marginal of a uniform token distribution is
     uniform over the 4 bases)."""
-    for family, (build, _) in sorted(MASKED_CASES.items()):
+    for family, (build, _, kind) in sorted(MASKED_CASES.items()):
         tok = build()
         model = T.tiny_masked_lm(tok, arch="bert")
         with torch.no_grad():
@@ -197,7 +206,7 @@ def test_uniform_head_through_every_reconstruction_scores_two_bits(dna: str) -> 
                 head.bias.zero_()
             for p in model.cls.predictions.parameters() if hasattr(model, "cls") else []:
                 p.zero_()
-        sc = MaskedLMScorer(wrap_model(model, tok, model_kind="masked"))
+        sc = MaskedLMScorer(wrap_model(model, tok, model_kind="masked", tokenizer_kind=kind))
         reqs = T.sample_requests(dna, "imputation", 10, window=66, seed=5)
         probs = np.concatenate([s.probs for s in sc.score(reqs, 4)])
         assert np.allclose(probs, 0.25, atol=1e-9), family

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,13 +21,7 @@ from genobench_hf.scoring.candidate import (
 )
 from genobench_hf.scoring.loading import LoadedModel, wrap_model
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache

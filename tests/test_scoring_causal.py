@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from genobench_hf import testing as T
 from genobench_hf.errors import ConfigError, ModelError
@@ -15,13 +14,7 @@ from genobench_hf.scoring.base import ScoreRequest
 from genobench_hf.scoring.causal import CausalLMScorer
 from genobench_hf.scoring.loading import LoadedModel, wrap_model
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache

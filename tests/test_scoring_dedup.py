@@ -4,7 +4,6 @@ vectorised per-candidate reduction equals a plain per-token sum."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import numpy as np
 import pytest
@@ -15,13 +14,7 @@ from genobench_hf.scoring.candidate import LOG_FLOOR, CandidateScorer, reduce_sc
 from genobench_hf.scoring.loading import LoadedModel, wrap_model
 from genobench_hf.scoring.masked import MaskedLMScorer
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache

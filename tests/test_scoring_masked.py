@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
 from genobench_hf import testing as T
@@ -20,13 +19,7 @@ from genobench_hf.scoring.candidate import expand_units
 from genobench_hf.scoring.loading import LoadedModel, load_model, wrap_model
 from genobench_hf.scoring.masked import MaskedLMScorer
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models run faster on one thread
 
 
 @cache

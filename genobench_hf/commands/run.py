@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf.outputs import writes_output
-from genobench_hf.tasks.base import TaskConfig
+from genobench_hf.task_config import TaskConfig
 from genobench_hf.threads import add_threads_argument, available_cpus
 
 DEFAULTS = TaskConfig()  # the one set of task defaults, shared with `genobench evaluate`

@@ -34,10 +34,10 @@ from genobench_hf.scoring.candidate import (
     check_protocols,
     collect,
     combine,
-    expand_units,
     shared_start,
 )
 from genobench_hf.scoring.causal_prefix import cache_agrees, prefix_scores, split_shared
+from genobench_hf.scoring.frames import with_frames
 from genobench_hf.scoring.loading import LoadedModel, LoadedModelScorer
 
 PROBE_SITES = 3  # sites of the first batch on which the cached path is checked against full windows
@@ -100,7 +100,7 @@ class CausalLMScorer(LoadedModelScorer):
         """Exact Bayes over the 4 candidate windows of every site (module docstring)."""
         if not requests:
             return []
-        units = expand_units(requests, right_context=self.right_context)
+        units = self._full._units(requests)  # expanded, and re-cut by the frame rule for fixed-frame k-mers
         scores = np.zeros((len(units), 4))
         approx = [False] * len(units)
         cached: list[int] = []
@@ -128,7 +128,7 @@ class CausalLMScorer(LoadedModelScorer):
         out = collect(requests, units, list(probs[:, None, :]), [nan] * len(units), "", approx)
         for q, r in zip(requests, out, strict=True):
             r.path = self.path(q.protocol)
-        return out
+        return with_frames(out, units)
 
     def _check_cache(
         self, probe: list[Unit], ids: list[list[np.ndarray]], start: list[int], cached: list[int]
