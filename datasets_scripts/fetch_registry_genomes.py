@@ -15,8 +15,11 @@ embedded corpus unless ``--out`` points there: which genomes join the corpus is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
+import lzma
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -163,8 +166,29 @@ def fetch_package(key: tuple[str, str, str], cache: Path) -> Path:
     return tree
 
 
+@contextlib.contextmanager
+def _readable(path: Path) -> Iterator[Path]:
+    """The member itself, or (``.xz``, which the FASTA reader does not open) a decompressed temporary copy."""
+    if path.suffix != ".xz":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="genobench_xz_") as tmp:
+        plain = Path(tmp) / path.stem
+        try:
+            with lzma.open(path) as src, plain.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except lzma.LZMAError as exc:
+            raise InputError(f"corrupt xz file: {exc}", path=path) from None
+        yield plain
+
+
 def _selected(source: Source, path: Path) -> Iterator[FastaRecord]:
     """The kept records (in the listed order) of the verified member file, a region cut if asked."""
+    with _readable(path) as readable:
+        yield from _kept(source, readable)
+
+
+def _kept(source: Source, path: Path) -> Iterator[FastaRecord]:
     reader = read_fasta if source.row["format"] == "fasta" else read_genbank_sequences
     wanted = source.records()
     by_id = {}

@@ -108,3 +108,17 @@ def test_all_records_keep_case_in_file_order(tmp_path):
     (written,) = fetch.materialize(fetch.read_list(listed), tmp_path / "out", lambda key: tmp_path / "pkg")
     text = gzip.decompress(written.read_bytes()).decode()
     assert text.startswith(">chrA first\n") and real_dna(150, offset=300).lower()[:80] in text
+
+
+def test_xz_member_is_read(tmp_path):
+    import lzma
+
+    path = tmp_path / "pkg" / "data" / "genome.fna.xz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(lzma.compress(f">CP1 chromosome\n{real_dna(120)}\n>CP2 plasmid\nACGT\n".encode()))
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    listed = _write_list(tmp_path / "list.tsv", member="data/genome.fna.xz", member_sha256=sha, records="CP1")
+    (written,) = fetch.materialize(fetch.read_list(listed), tmp_path / "out", lambda key: tmp_path / "pkg")
+    assert gzip.decompress(written.read_bytes()).decode().replace("\n", "")[
+        len(">CP1 chromosome") :
+    ] == real_dna(120)
