@@ -163,7 +163,22 @@ def fmt(value: Any, digits: int = 3) -> str:
         return "–"
     if abs(v) >= 1000 or digits == 0:
         return f"{v:,.0f}"
+    if v != 0 and abs(v) < 0.5 * 10**-digits:  # would read as 0.000: keep significant figures instead
+        return fmt_sig(v, digits)
     return f"{v:.{min(digits, 1) if abs(v) >= 100 else digits}f}"
+
+
+def fmt_sig(value: Any, figures: int = 3) -> str:
+    """Positional text with ``figures`` significant figures (small costs: 0.00339, not 0.0034 or 0.0000)."""
+    v = number(value)
+    if v is None:
+        return "–"
+    if abs(v) >= 10**figures:
+        return f"{v:,.0f}"
+    import numpy as np
+
+    text = np.format_float_positional(v, precision=figures, unique=False, fractional=False, trim="k")
+    return text.rstrip(".")
 
 
 def fixture_notes(runs: Sequence[Run]) -> list[str]:

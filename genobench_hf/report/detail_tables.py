@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from genobench_hf.report.collect import Run, entries, fmt, is_skipped, number
-from genobench_hf.report.tables import Cell, Column, Row, Table, mark_best, value_cell
+from genobench_hf.report.tables import Cell, Column, Row, Table, mark_best, ratio_cell, value_cell
 
 EFFICIENCY_KEYS = [
     ("nucleotides_per_second", "nt/s", True, 0),
@@ -16,6 +16,8 @@ EFFICIENCY_KEYS = [
     ("price_per_device_hour", "USD per device-hour", None, 2),
     ("cost_per_million_nt", "USD per Mnt", False, 4),
 ]
+#: shown with significant figures: a cost of a few thousandths of a dollar must not read as 0.0000
+SIGNIFICANT_KEYS = {"cost_per_million_nt": 3}
 
 
 def efficiency_table(runs: Sequence[Run]) -> Table | None:
@@ -38,7 +40,10 @@ def efficiency_table(runs: Sequence[Run]) -> Table | None:
                     )
                 )
                 continue
-            cells = [value_cell(entry, key, run.source(*path, key), d) for key, _, _, d in EFFICIENCY_KEYS]
+            cells = [
+                value_cell(entry, key, run.source(*path, key), d, SIGNIFICANT_KEYS.get(key))
+                for key, _, _, d in EFFICIENCY_KEYS
+            ]
             speed = number(entry.get("nucleotides_per_second"))
             if cells[1].value is None and speed:
                 cells[1] = Cell(
@@ -72,14 +77,10 @@ def transfer_table(runs: Sequence[Run]) -> Table | None:
         summary = run.summaries.get("transfer")
         if not isinstance(summary, dict) or is_skipped(summary):
             continue
-        cells = []
-        for k, _, _ in specs:
-            ci = summary.get(f"{k}_ci")
-            text = fmt(summary.get(k))
-            if k == "ratio" and summary.get("ratio_unstable"):
-                text += " (unstable)"
-            ci_text = f"{fmt(ci[0])}–{fmt(ci[1])}" if isinstance(ci, list) and None not in ci else None
-            cells.append(Cell(text, number(summary.get(k)), ci_text, run.source("summaries", "transfer", k)))
+        cells = [
+            (ratio_cell if k == "ratio" else value_cell)(summary, k, run.source("summaries", "transfer", k))
+            for k, _, _ in specs
+        ]
         rows.append(Row(run.label, cells, href=f"#{run.anchor}"))
     if not rows:
         return None

@@ -13,6 +13,7 @@ from genobench_hf.report.collect import (
     datasets_of,
     entries,
     fmt,
+    fmt_sig,
     is_skipped,
     main_score,
     number,
@@ -35,6 +36,7 @@ class Cell:
     ci: str | None = None  # "lo–hi" of the bootstrap interval
     source: str = ""
     best: bool = False
+    ranked: bool = True  # False: shown but never highlighted as best (e.g. an unstable ratio)
 
 
 @dataclass
@@ -81,20 +83,42 @@ class Table:
         return out
 
 
-def value_cell(entry: dict[str, Any], key: str, source: str, digits: int = 3) -> Cell:
+def value_cell(
+    entry: dict[str, Any], key: str, source: str, digits: int = 3, significant: int | None = None
+) -> Cell:
+    """A number with its bootstrap interval: ``entry["ci"][key]`` or, for summaries, ``entry[key + "_ci"]``;
+    ``significant`` switches to that many significant figures (small costs)."""
     v = number(entry.get(key))
     ci = ci_of(entry, key)
-    return Cell(fmt(v, digits), v, f"{fmt(ci[0], digits)}–{fmt(ci[1], digits)}" if ci else None, source)
+    pair = entry.get(f"{key}_ci")
+    if ci is None and isinstance(pair, list | tuple) and len(pair) == 2 and None not in map(number, pair):
+        ci = (float(pair[0]), float(pair[1]))
+
+    def text(x: float | None) -> str:
+        return fmt_sig(x, significant) if significant else fmt(x, digits)
+
+    return Cell(text(v), v, f"{text(ci[0])}–{text(ci[1])}" if ci else None, source)
+
+
+def ratio_cell(entry: dict[str, Any], key: str, source: str) -> Cell:
+    """A ratio with its interval, marked "(unstable)" and kept out of the ranking where ``ratio_unstable``
+    (undefined in many resamples or too wide to read: read the gap instead)."""
+    cell = value_cell(entry, key, source)
+    if entry.get(f"{key}_unstable"):
+        cell.text += " (unstable)"
+        cell.ranked = False
+    return cell
 
 
 def mark_best(table: Table) -> None:
-    """Highlight the best model value of every ranked column (baselines and ties at the top all count)."""
+    """Highlight the best model value of every ranked column (ties at the top all count); a column whose
+    values are all equal ranks nothing and gets no highlight."""
     for j, col in enumerate(table.columns):
         if col.higher_is_better is None:
             continue
-        cells = [r.cells[j] for r in table.rows if r.kind == "model" and not r.skipped]
+        cells = [r.cells[j] for r in table.rows if r.kind == "model" and not r.skipped and r.cells[j].ranked]
         values = [c.value for c in cells if c.value is not None]
-        if len(values) < 2:
+        if len(values) < 2 or max(values) - min(values) < 1e-12:
             continue
         best = max(values) if col.higher_is_better else min(values)
         for c in cells:
@@ -193,6 +217,29 @@ SPAN_COLUMNS = [
 ]
 
 
+#: rare_species: the common (test) and rare splits side by side, then the gap and ratio of their gains
+RARE_COLUMNS: list[tuple[tuple[str, ...], str, bool | None, int]] = [
+    (("common", "n_scored"), "common sites", None, 0),
+    (("common", "bits_per_nt"), "common bits/nt", False, 3),
+    (("common_gain",), "common gain (bits)", True, 3),
+    (("rare", "n_scored"), "rare sites", None, 0),
+    (("rare", "bits_per_nt"), "rare bits/nt", False, 3),
+    (("rare_gain",), "rare gain (bits)", True, 3),
+    (("gap",), "gap common − rare (bits)", False, 3),
+    (("ratio",), "ratio rare / common", True, 3),
+    (("baselines", "markov", "gap"), "Markov gap (bits)", None, 3),
+]
+
+
+def _entry_kind(entry: dict[str, Any]) -> str:
+    """Which column set fits a task entry: rare-vs-common, gene, span or site."""
+    if isinstance(entry.get("common"), dict) and isinstance(entry.get("rare"), dict):
+        return "rare"
+    if "aa_recovery" in entry:
+        return "gene"
+    return "span" if "by_length" in entry or "identity" in entry else "site"
+
+
 def _nested(entry: dict[str, Any], *keys: str) -> Any:
     for k in keys:
         if not isinstance(entry, dict):
@@ -203,13 +250,11 @@ def _nested(entry: dict[str, Any], *keys: str) -> Any:
 
 def task_table(runs: Sequence[Run], task: str) -> Table:
     """Per-dataset, per-model details of one score task; skipped entries become 'skipped: reason' rows."""
-    kinds = {
-        ("gene" if "aa_recovery" in e else "span" if "by_length" in e or "identity" in e else "site")
-        for _, _, e in entries(runs, task)
-        if not is_skipped(e)
-    }
+    kinds = {_entry_kind(e) for _, _, e in entries(runs, task) if not is_skipped(e)}
     specs: list[tuple[tuple[str, ...], str, bool | None, int]]
-    if kinds == {"gene"}:
+    if kinds == {"rare"}:
+        specs = RARE_COLUMNS
+    elif kinds == {"gene"}:
         specs = [
             (("aa_recovery",), "% aa recovery", True, 1),
             (("evo2_panel", "mean"), "Evo 2 panel", True, 1),
@@ -251,9 +296,11 @@ def task_table(runs: Sequence[Run], task: str) -> Table:
             for path, _, _, digits in specs:
                 holder = _nested(entry, *path[:-1]) if len(path) > 1 else entry
                 if isinstance(holder, dict) and not is_skipped(holder):
-                    cells.append(
-                        value_cell(holder, path[-1], run.source("results", task, dataset, *path), digits)
-                    )
+                    src = run.source("results", task, dataset, *path)
+                    if path[-1] == "ratio":
+                        cells.append(ratio_cell(holder, path[-1], src))
+                    else:
+                        cells.append(value_cell(holder, path[-1], src, digits))
                 else:
                     cells.append(Cell("–"))
             block.append(Row(run.label, cells, href=f"#{run.anchor}", lead=[dataset]))
