@@ -6,7 +6,6 @@ the section is missing instead of drawing an empty plot. Style and colour-blind-
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from genobench_hf.report.collect import Run, datasets_of, entries, is_skipped, number
@@ -18,9 +17,11 @@ from genobench_hf.report.plotting import (
     OKABE_ITO,
     RC,
     Figure,
+    bin_ticks,
     grid,
     legend,
     pyplot,
+    shown_bins,
     site_task,
     style,
     to_svg,
@@ -104,18 +105,20 @@ def _category_plot(
     with pyplot().rc_context(RC):
         fig, axes = grid(len(datasets))
         for ax, dataset in zip(axes, datasets, strict=True):
-            ticks: list[str] = []
+            all_bins = []
             for run in runs:
                 bins = ((run.results.get(task) or {}).get(dataset) or {}).get(key) or []
                 if not bins:
                     continue
-                labels = [f"{b['lower']:.2g}–{b['upper']:.2g}" for b in bins]
-                ticks = labels if len(labels) > len(ticks) else ticks
-                ys = [b["accuracy"] if b.get("n") else math.nan for b in bins]
-                ax.plot(range(len(bins)), ys, label=run.label, **style(run.index))
+                all_bins.append(bins)
+                ys, lo, hi = zip(*shown_bins(bins), strict=True)
+                st = style(run.index)
+                ax.plot(range(len(bins)), ys, label=run.label, **st)
+                ax.fill_between(range(len(bins)), lo, hi, color=st["color"], alpha=0.15, linewidth=0)
             if chance is not None:
                 ax.axhline(chance, color=GREY, linestyle=":", linewidth=0.9, label=f"chance ({chance:g})")
-            ax.set_xticks(range(len(ticks)), ticks, rotation=30)
+            ticks = bin_ticks(all_bins)
+            ax.set_xticks(range(len(ticks)), ticks, rotation=30, fontsize=7)
             ax.set(title=dataset, xlabel=xlabel, ylabel=ylabel)
         legend(fig, axes)
         svg = to_svg(fig, name)
@@ -129,7 +132,9 @@ def accuracy_by_gc(runs: Sequence[Run]) -> Figure | None:
     return _category_plot(
         "accuracy_by_gc",
         f"Accuracy by GC content ({task})",
-        "Accuracy per GC bin of the window around the site (the site itself excluded). Gaps are empty bins.",
+        "Accuracy per GC bin of the window around the site (the site itself excluded); shaded: Wilson 95 % "
+        f"interval from the bin's n (n under each bin). Bins with fewer than {MIN_BIN_SITES} sites are left out "
+        "(gaps).",
         runs,
         task,
         "accuracy_by_gc",
@@ -255,18 +260,26 @@ def conservation(runs: Sequence[Run]) -> Figure | None:
                 rho = number(entry.get("spearman"))
                 label = run.label + (f" (ρ = {rho:.2f})" if rho is not None else "")
                 c = OKABE_ITO[run.index % len(OKABE_ITO)]
+                ys, lo, hi = zip(*shown_bins(bins), strict=True)
                 ax.bar(
                     xs,
-                    [b["accuracy"] if b.get("n") else 0 for b in bins],
+                    ys,
                     width,
+                    yerr=[
+                        [y - v for y, v in zip(ys, lo, strict=True)],
+                        [v - y for y, v in zip(ys, hi, strict=True)],
+                    ],
+                    error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "black"},
                     color=c,
                     edgecolor="black",
                     linewidth=0.5,
                     hatch=HATCHES[run.index % len(HATCHES)],
                     label=label,
                 )
-                ticks = [f"{b['lower']:.2g}–{b['upper']:.2g}" for b in bins]
-                ax.set_xticks(range(len(bins)), ticks, rotation=30)
+            ticks = bin_ticks(
+                [r.results["conservation"][dataset]["accuracy_by_conservation"] for r in present]
+            )
+            ax.set_xticks(range(len(ticks)), ticks, rotation=30, fontsize=7)
             ax.axhline(0.25, color=GREY, linestyle=":", linewidth=0.9, label="chance (0.25)")
             ax.set(title=dataset, xlabel="conservation (share of strains agreeing)", ylabel="accuracy")
         legend(fig, axes)
@@ -275,7 +288,7 @@ def conservation(runs: Sequence[Run]) -> Figure | None:
         "conservation",
         "Accuracy by conservation",
         svg,
-        "Accuracy per bin of within-species conservation (share of aligned strains that agree with the reference; unaligned positions left out). ρ: Spearman correlation from the results file.",
+        f"Accuracy per bin of within-species conservation (share of aligned strains that agree with the reference; unaligned positions left out); whiskers: Wilson 95 % interval from the bin's n (n under each bin); bins with fewer than {MIN_BIN_SITES} sites have no bar. ρ: Spearman correlation from the results file.",
     )
 
 

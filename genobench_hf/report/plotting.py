@@ -123,3 +123,30 @@ def site_task(runs: Sequence[Run], key: str) -> str | None:
         if any(key in e for _, _, e in entries(runs, task)):
             return task
     return None
+
+
+def shown_bins(bins: Sequence[dict[str, Any]]) -> list[tuple[float, float, float]]:
+    """(accuracy, lower, upper) per bin for a plot: NaN below MIN_BIN_SITES sites, else the accuracy with its
+    Wilson 95 % interval computed from n and accuracy (presentational: the file holds n, not an interval)."""
+    out = []
+    for b in bins:
+        n, acc = int(b.get("n") or 0), b.get("accuracy")
+        if n < MIN_BIN_SITES or not isinstance(acc, int | float):
+            out.append((math.nan, math.nan, math.nan))
+            continue
+        z = 1.959963984540054
+        centre = (acc + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(acc * (1 - acc) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        out.append((float(acc), centre - half, centre + half))
+    return out
+
+
+def bin_ticks(bin_lists: Sequence[Sequence[dict[str, Any]]]) -> list[str]:
+    """Tick labels "lower–upper" with the bin's n below (a range when the files disagree on n)."""
+    longest = max(bin_lists, key=len)
+    ticks = []
+    for k, b in enumerate(longest):
+        ns = sorted({int(bins[k].get("n") or 0) for bins in bin_lists if k < len(bins)})
+        n = f"{ns[0]:,}" if len(ns) == 1 else f"{ns[0]:,}–{ns[-1]:,}"
+        ticks.append(f"{b['lower']:.2g}–{b['upper']:.2g}\nn={n}")
+    return ticks
