@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from genobench_hf.cli import main
@@ -233,3 +234,106 @@ def test_markdown_renders_without_figures(runs):
     sections = build_sections(runs, {})
     md = render_markdown(runs, sections)
     assert "_No reliability bins in these files._" in md and "figures/" not in md
+
+
+def _write_runs(tmp_path: Path, docs: dict[str, dict]) -> list:
+    for name, doc in docs.items():
+        (tmp_path / name).write_text(json.dumps(doc), encoding="utf-8")
+    return load_runs([tmp_path / name for name in docs])
+
+
+def _rare_entry(common_bits: float, rare_bits: float, common_n: int, rare_n: int, spread: float) -> dict:
+    """A rare_species entry as RareSpecies.run writes it: nested common/rare, gap and ratio at the top."""
+    from genobench_hf.metrics.transfer import rare_gap
+
+    rng = np.random.default_rng(0)
+    draws = {k: 2.0 - b + rng.normal(0, spread, 200) for k, b in (("c", common_bits), ("r", rare_bits))}
+    gap = rare_gap(common_bits, rare_bits, common_draws=draws["c"], rare_draws=draws["r"])
+    part = {"accuracy": 0.3, "gain_over_chance_bits": 0.0, "ece": 0.01}
+    return {
+        "common": part | {"n_scored": common_n, "bits_per_nt": common_bits},
+        "rare": part | {"n_scored": rare_n, "bits_per_nt": rare_bits},
+        "rare_genomes": ["Rare_x"],
+        **gap,
+        "gain_gap_bits": gap["gap"],
+        "baselines": {"markov": rare_gap(1.95, 1.97)},
+    }
+
+
+def test_rare_species_table_shows_common_rare_gap_and_ratio(tmp_path):
+    stable = _rare_entry(1.80, 1.90, 900, 300, 0.005)
+    unstable = _rare_entry(1.99, 1.995, 900, 300, 0.02)  # gains near 0: the ratio is undefined often
+    assert not stable["ratio_unstable"] and unstable["ratio_unstable"]
+    docs = {}
+    for name, entry in (("bpe-causal-7M.json", stable), ("char-mlm-50M.json", unstable)):
+        doc = _doc(name)
+        doc["results"]["rare_species"] = {"PRO": entry}
+        docs[name] = doc
+    table = task_table(_write_runs(tmp_path, docs), "rare_species")
+    labels = [c.label for c in table.columns]
+    first, second = table.rows
+    cell = dict(zip(labels, first.cells, strict=True))
+    assert cell["common bits/nt"].value == 1.80 and cell["rare bits/nt"].value == 1.90
+    assert cell["common sites"].text == "900" and cell["rare sites"].text == "300"
+    assert cell["gap common − rare (bits)"].value == pytest.approx(0.10)
+    assert cell["gap common − rare (bits)"].ci and cell["ratio rare / common"].ci
+    assert cell["Markov gap (bits)"].value == pytest.approx(0.02)
+    assert "unstable" not in cell["ratio rare / common"].text
+    ratio = dict(zip(labels, second.cells, strict=True))["ratio rare / common"]
+    assert ratio.text.endswith("(unstable)") and not ratio.best  # never ranked as best
+    assert all(c.text != "–" for r in table.rows for c in r.cells)
+
+
+def test_shown_bins_hide_small_bins_and_carry_an_interval():
+    from genobench_hf.report.plotting import MIN_BIN_SITES, bin_ticks, shown_bins
+
+    bins = [
+        {"lower": 0.0, "upper": 0.2, "n": 2, "accuracy": 0.0},
+        {"lower": 0.2, "upper": 0.4, "n": MIN_BIN_SITES - 1, "accuracy": 0.0},
+        {"lower": 0.4, "upper": 0.6, "n": 400, "accuracy": 0.40},
+        {"lower": 0.6, "upper": 1.0, "n": 0, "accuracy": None},
+    ]
+    (a, _, _), (b, _, _), (acc, lo, hi), (d, _, _) = shown_bins(bins)
+    assert np.isnan([a, b, d]).all()
+    assert acc == 0.40 and 0.35 < lo < 0.40 < hi < 0.45  # Wilson, n = 400: about +-0.048
+    other = [dict(b, n=b["n"] + 1) for b in bins]
+    assert bin_ticks([bins])[0] == "0–0.2\nn=2" and bin_ticks([bins, other])[2] == "0.4–0.6\nn=400–401"
+
+
+def test_gc_and_conservation_figures_state_n_and_minimum(tmp_path):
+    from genobench_hf.report.figures import accuracy_by_gc, conservation
+    from genobench_hf.report.plotting import MIN_BIN_SITES
+
+    doc = _doc("char-mlm-50M.json")
+    gc = doc["results"]["imputation"]["PRO"]["accuracy_by_gc"]
+    gc[0] |= {"n": 2, "accuracy": 0.0}
+    doc["results"]["conservation"]["PRO"]["accuracy_by_conservation"][0] |= {"n": 3, "accuracy": 0.0}
+    runs = _write_runs(tmp_path, {"a.json": doc})
+    for fig in (accuracy_by_gc(runs), conservation(runs)):
+        assert f"fewer than {MIN_BIN_SITES} sites" in fig.caption and "95 %" in fig.caption
+        assert "n=" in fig.svg
+    assert "n=2" in accuracy_by_gc(runs).svg and "n=3" in conservation(runs).svg
+
+
+def test_efficiency_small_costs_and_equal_columns(tmp_path):
+    docs = {}
+    for name in ("bpe-causal-7M.json", "char-mlm-50M.json"):
+        doc = _doc(name)
+        eff = doc["results"]["efficiency"]["PRO"]
+        eff["peak_memory_mb"] = 1234.0  # one process peak shared by every row: not a ranking
+        eff["cost_per_million_nt"] = 0.50 / 3600 / (1e6 if name.startswith("bpe") else 2e6) * 1e6
+        docs[name] = doc
+    table = efficiency_table(_write_runs(tmp_path, docs))
+    labels = [c.label for c in table.columns]
+    memory, cost, speed = (labels.index(k) for k in ("peak memory (MB)", "USD per Mnt", "nt/s"))
+    assert not any(r.cells[memory].best for r in table.rows)
+    assert [r.cells[cost].text for r in table.rows] == ["0.000139", "0.0000694"]
+    assert (
+        sum(r.cells[cost].best for r in table.rows) == 1 and sum(r.cells[speed].best for r in table.rows) == 1
+    )
+
+
+def test_fmt_keeps_significant_figures_of_tiny_values():
+    from genobench_hf.report.collect import fmt
+
+    assert fmt(0.00001234) == "0.0000123" and fmt(0.0) == "0.000" and fmt(0.5) == "0.500"

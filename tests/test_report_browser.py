@@ -142,6 +142,27 @@ def test_clicking_a_header_sorts_rows(page):
     assert labels[0].startswith("markov baseline") and labels[1].startswith("chance baseline")
 
 
+def test_page_fits_a_1280_px_window(page):
+    """Wide tables scroll inside their own box; the page itself (navigation included) never overflows."""
+    driver, _ = page
+    driver.set_window_size(1280, 900)
+    try:
+        widths = driver.execute_script(
+            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth, window.innerWidth];"
+        )
+        assert widths[0] <= widths[1] <= widths[2] <= 1280
+        boxes = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.scroll')).map(s => {"
+            " const t = s.querySelector('table'); const b = s.getBoundingClientRect();"
+            " return [t.id, t.scrollWidth, s.clientWidth, b.right, getComputedStyle(s).overflowX]; });"
+        )
+        for table_id, table_w, box_w, right, overflow in boxes:
+            assert right <= widths[1] + 0.5, table_id
+            assert table_w <= box_w or overflow == "auto", table_id
+    finally:
+        driver.set_window_size(1500, 1100)
+
+
 def test_no_console_errors_and_screenshot(page):
     driver, files = page
     errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
