@@ -190,10 +190,16 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         | _timing(_gather((executor.stats, peak_memory_mb(device)), world))
     )
     if accelerator.is_main_process:
-        if len(context.site_log):
-            Path(config.output).parent.mkdir(parents=True, exist_ok=True)
-            doc["site_records"] = context.site_log.write(records_path(config.output))
-        write_results(doc, config.output)
+        records = records_path(config.output) if len(context.site_log) else None
+        try:
+            if records is not None:
+                Path(config.output).parent.mkdir(parents=True, exist_ok=True)
+                doc["site_records"] = context.site_log.write(records)
+            write_results(doc, config.output)
+        except BaseException:  # records without their results file would be a half-written output
+            if records is not None:
+                records.unlink(missing_ok=True)
+            raise
     accelerator.wait_for_everyone()
     return doc
 

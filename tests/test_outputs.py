@@ -190,6 +190,7 @@ def test_report_and_evaluate_on_a_full_disk_write_no_file(
         assert "no space left" in _one_line_error(capsys)
     assert not any(p.is_file() for p in report_dir.rglob("*"))  # no half figure, page or summary
     assert not output.exists() and not list(output.parent.glob(".results.json.*"))
+    assert not list(output.parent.glob("*.sites.parquet"))  # no per-site records without their results
 
 
 def test_train_on_a_full_disk_is_one_line(built_corpus, tmp_path: Path, monkeypatch, capsys) -> None:

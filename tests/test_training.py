@@ -229,4 +229,6 @@ def test_batches_helper_prefetches_the_next_step(monkeypatch) -> None:
             assert ids.tolist() == [[step, step]] and labels.tolist() == [[-step, -step]]
     finally:
         batches.close()
-    assert sorted(made) == [0, 1, 2, 3, 5, 6]
+    # 3 was prefetched and dropped at the jump; 6 is built only if its prefetch started before close()
+    # cancelled it (a race by design: a batch nobody will use need not be built)
+    assert sorted(made) in ([0, 1, 2, 3, 5], [0, 1, 2, 3, 5, 6])
