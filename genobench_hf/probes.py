@@ -32,10 +32,8 @@ import numpy as np
 
 from genobench_hf.data.fasta import to_model_alphabet as model_alphabet
 from genobench_hf.data.genetic_code import codon_table
-from genobench_hf.data.rows import (
-    stable_seed,  # the same digest as tasks.sampling's, without the import circle
-)
 from genobench_hf.errors import ConfigError
+from genobench_hf.seeding import stable_seed
 
 AA_CLASSES = "ACDEFGHIKLMNPQRSTVWY*"
 FRAME_CLASSES = ("non_coding", "+1", "+2", "+3", "-1", "-2", "-3")

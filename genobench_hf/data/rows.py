@@ -11,7 +11,6 @@ writes; ``contig_rows``/``read_rows`` yield the same rows as dicts.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from genobench_hf.data.fasta import COMPLEMENT_TABLE, CleanSequence, clean_seque
 from genobench_hf.data.sketch import Sketch
 from genobench_hf.data.taxonomy import GenomeEntry
 from genobench_hf.errors import InputError
+from genobench_hf.seeding import stable_seed
 
 _REPLACED = "\ufffd"  # what undecodable bytes become when a file is read (fasta.open_text)
 DEFAULT_CHUNK_SIZE = 1_000_000
@@ -150,12 +150,6 @@ def provenance(entry: GenomeEntry) -> dict:
         "sha256": entry.sha256,
         "split": "",
     }
-
-
-def stable_seed(*parts: object) -> int:
-    """A 64-bit seed from its parts that is the same on every machine and run (unlike ``hash()``)."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
 
 
 def load_genome(entry: GenomeEntry, sketch: Sketch | None = None) -> Genome:

@@ -30,7 +30,6 @@ segmentation never depends on the base at a hidden site.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,6 +38,7 @@ import numpy as np
 
 from genobench_hf.alignment import Aligner, Alignment, TokenizerKind
 from genobench_hf.scoring.base import ScoreRequest, SiteScores
+from genobench_hf.seeding import stable_seed
 
 if TYPE_CHECKING:
     from genobench_hf.scoring.candidate import Unit
@@ -70,8 +70,7 @@ def frame_period(kind: TokenizerKind) -> int:
 
 
 def _uniform(*parts: object) -> float:
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "little") >> 11) / float(1 << 53)
+    return (stable_seed(*parts) >> 11) / float(1 << 53)
 
 
 def frame_draw(request: ScoreRequest, unit_seq: str, site: int | None) -> float:

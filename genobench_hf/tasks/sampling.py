@@ -12,24 +12,18 @@ so every model is scored on the same sites. Rules (docs/ARCHITECTURE.md "Tasks a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from genobench_hf.scoring.base import BASE_INDEX, BASES
+from genobench_hf.seeding import stable_seed
 
 _ACGT = np.zeros(256, dtype=bool)
 _ACGT[[ord(b) for b in BASES]] = True
 _GC = np.zeros(256, dtype=bool)
 _GC[[ord("G"), ord("C")]] = True
-
-
-def stable_seed(*parts: object) -> int:
-    """A 64-bit seed from any values, stable across processes and Python versions (unlike ``hash``)."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
 
 
 def model_alphabet(seq: str) -> str:
