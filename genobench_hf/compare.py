@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from genobench_hf.errors import ConfigError
+from genobench_hf.metrics.nucleotide import site_scores
 from genobench_hf.metrics.paired import paired_difference
 from genobench_hf.protocol import doc_differences
 from genobench_hf.results import load_results
@@ -48,11 +49,8 @@ def _site_table(path: Path, doc: dict[str, Any]) -> dict[tuple[str, str], dict[s
     table = read_records(path, ref).to_pydict()
     probs = np.stack([np.asarray(table[f"p_{b}"], dtype=np.float64) for b in "ACGT"], axis=1)
     truth = np.array(["ACGT".index(b) for b in table["true_base"]], dtype=np.int64)
-    p_true = np.clip(probs[np.arange(len(truth)), truth], 1e-12, None)
-    top = probs.max(axis=1, keepdims=True)
-    ties = (probs >= top - 1e-12).sum(axis=1)
-    credit = np.where(probs[np.arange(len(truth)), truth] >= top[:, 0] - 1e-12, 1.0 / ties, 0.0)
-    bits = -np.log2(p_true)
+    scores = site_scores(probs, truth)  # the results' own formula: probability floor, tied credit
+    bits, credit = scores["bits"], scores["correct"]
     keys = list(zip(*(table[k] for k in KEY), strict=True))
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for i, key in enumerate(keys):
