@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from genobench_hf import progress
-from genobench_hf.ablation import MODES, channel_means, group_effects, n_channels, single_effects
+from genobench_hf.ablation import MODES, ablate, channel_means, group_effects, n_channels, single_effects
 from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.metrics import site_scores
 from genobench_hf.metrics.probes import importance_null, importance_summary, split_half_reliability
@@ -94,8 +94,8 @@ def random_curve(
         deltas = []
         for _ in range(draws if 0 < k < len(channels) else 1):
             pick = rng.choice(channels, size=k, replace=False).tolist() if k else []
-            curve = group_effects(loaded.model, layer, pick, [1.0], measure, mode=mode, means=means)
-            deltas.append(curve[0]["bits_per_nt"] - baseline["bits_per_nt"])
+            with ablate(loaded.model, layer, pick, mode=mode, means=means):
+                deltas.append(measure()["bits_per_nt"] - baseline["bits_per_nt"])
         d = np.array(deltas)
         out.append({"fraction": float(f), "n_ablated": k, "draws": len(deltas), "delta_bits_mean": float(d.mean()),
                     "delta_bits_min": float(d.min()), "delta_bits_max": float(d.max())})  # fmt: skip
