@@ -63,7 +63,22 @@ class _Noise(nn.Module):
         return torch.cat([x[..., : ORACLE + 1], torch.tanh(self.mix(x[..., ORACLE + 1 :]))], dim=-1)
 
 
-class NeighbourLM(PreTrainedModel):
+class HandBuiltLM(PreTrainedModel):
+    """Base of the test doubles whose weights are set by hand: an ``embed`` input embedding and an
+    ``lm_head``, no initialisation by transformers (tests/test_probe_controls.py and
+    tests/test_importance_controls.py subclass it too)."""
+
+    def _init_weights(self, module: nn.Module) -> None:
+        pass
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embed
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+
+class NeighbourLM(HandBuiltLM):
     config_class = NeighbourConfig
     model_kind = "masked"
     oracle: list[tuple[str, np.ndarray]] | None = None
@@ -85,15 +100,6 @@ class NeighbourLM(PreTrainedModel):
                 self.embed.weight[tid, b] = 1.0
                 self.lm_head.weight[tid, b] = self.lm_head.weight[tid, 4 + b] = STRENGTH
             self.blocks[1].mix.weight.copy_(torch.randn(self.blocks[1].mix.weight.shape, generator=gen))
-
-    def _init_weights(self, module: nn.Module) -> None:
-        pass
-
-    def get_input_embeddings(self) -> nn.Module:
-        return self.embed
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
 
     def _write_oracle(self, ids: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         chars = np.full(self.config.vocab_size, "#")

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from test_ablation import HandBuiltLM
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig
 from transformers.modeling_outputs import MaskedLMOutput
 
 from genobench_hf.metrics.probes import importance_null, split_half_reliability
@@ -65,7 +66,7 @@ class _Oracle(nn.Module):
         return out
 
 
-class WideLM(PreTrainedModel):
+class WideLM(HandBuiltLM):
     config_class = WideConfig
 
     def __init__(self, config: WideConfig) -> None:
@@ -85,15 +86,6 @@ class WideLM(PreTrainedModel):
             for b, tid in enumerate(config.nucleotide_ids):
                 self.embed.weight[tid, b] = 1.0
                 self.lm_head.weight[tid, b] = STRENGTH
-
-    def _init_weights(self, module: nn.Module) -> None:
-        pass
-
-    def get_input_embeddings(self) -> nn.Module:
-        return self.embed
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Any = None, **_: Any) -> MaskedLMOutput:
         return MaskedLMOutput(logits=self.lm_head(self.blocks[0](self.embed(input_ids), input_ids)))

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from test_ablation import HandBuiltLM
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig
 from transformers.modeling_outputs import MaskedLMOutput
 
 from genobench_hf.data.rows import contig_rows, load_genome
@@ -66,7 +67,7 @@ class _State(nn.Module):
         return self.fn(ids)
 
 
-class StateLM(PreTrainedModel):
+class StateLM(HandBuiltLM):
     """Masked LM double: ids -> [_State] -> zero head (uniform logits); the state is what is probed."""
 
     config_class = StateConfig
@@ -80,15 +81,6 @@ class StateLM(PreTrainedModel):
         with torch.no_grad():
             self.lm_head.weight.zero_()
             self.lm_head.bias.zero_()
-
-    def _init_weights(self, module: nn.Module) -> None:
-        pass
-
-    def get_input_embeddings(self) -> nn.Module:
-        return self.embed
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Any = None, **_: Any) -> MaskedLMOutput:
         self.embed(input_ids)
