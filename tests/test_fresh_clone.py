@@ -79,4 +79,9 @@ def test_skip_for_missing_shared_data_is_a_failure(tmp_path: Path) -> None:
     for line in ("FAILED test_suite.py::test_runtime_skip", "ERROR test_suite.py::test_marker_skip",
                  "ERROR test_module_skip.py", "SKIPPED [1] test_suite.py:12: chromium is not installed"):  # fmt: skip
         assert line in out, out
-    assert out.count("skipped for data outside the repository") == 3, out
+    # each of the three outside-data skips is named with the reason; the legitimate one is not (the count of
+    # mentions depends on the terminal width pytest truncates summary lines to, so it is not compared)
+    marked = [line for line in out.splitlines() if "skipped for data outside the repository" in line]
+    for node in ("test_suite.py::test_runtime_skip", "test_suite.py::test_marker_skip", "test_module_skip.py"):
+        assert any(node in line for line in marked), out
+    assert not any("chromium" in line for line in marked), out
