@@ -37,9 +37,18 @@ def register(subparsers: Any) -> None:
             "device-hours, cost) and a model card."
         ),
     )
-    p.add_argument("--arch", required=True, choices=ARCHS)
-    p.add_argument("--dataset", required=True, help="dataset name in --data-dir, e.g. PRO, EUK, VIR")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--arch", choices=ARCHS, help="architecture (required unless --reference)")
+    p.add_argument(
+        "--dataset", help="dataset name in --data-dir, e.g. PRO, EUK, VIR (required unless --reference)"
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="output folder (with --reference: one subfolder each)"
+    )
+    p.add_argument(
+        "--reference",
+        help="train shipped reference checkpoints from their recipe (genobench_hf/training/recipe.py): 'all' or "
+        "names such as lstm-PRO,transformer-mlm-PRO; the budget, seed and selection are the recipe's",
+    )
     p.add_argument(
         "--data-dir", type=Path, help="what `genobench datasets build` wrote (default: the embedded corpus)"
     )
@@ -60,6 +69,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=100, help="validation + checkpoint interval in steps")
     p.add_argument("--val-windows", type=int, default=64, help="validation windows (fixed seeded sample)")
+    p.add_argument(
+        "--select", default="best", choices=["best", "last"],
+        help="weights to write: the lowest validation bits/nt of the checks (default) or the last step",
+    )  # fmt: skip
     prices = ", ".join(f"{k} ${v:g}" for k, v in DEFAULT_PRICE_PER_DEVICE_HOUR.items())
     p.add_argument(
         "--price-per-device-hour", type=float, help=f"USD for the cost estimate (default: {prices})"
@@ -78,28 +91,52 @@ def register(subparsers: Any) -> None:
 
 @writes_output("out")
 def run(args: argparse.Namespace) -> int:
+    from genobench_hf.errors import ConfigError
     from genobench_hf.training import TrainConfig, train
+
+    if args.reference:
+        return _run_reference(args)
+    if not args.arch or not args.dataset:
+        raise ConfigError("genobench train needs --arch and --dataset (or --reference NAME)")
 
     config = TrainConfig(
         arch=args.arch, dataset=args.dataset, out=args.out, data_dir=args.data_dir, objective=args.objective,
         steps=args.steps, max_minutes=args.max_minutes, batch_size=args.batch_size, seq_len=args.seq_len,
         lr=args.lr, seed=args.seed, eval_every=args.eval_every, val_windows=args.val_windows,
         price_per_device_hour=args.price_per_device_hour, resume=args.resume, stop_after=args.stop_after,
-        bf16=args.bf16, model_overrides=args.model_config, quiet=args.quiet, threads=args.threads,
+        bf16=args.bf16, select=args.select, model_overrides=args.model_config, quiet=args.quiet, threads=args.threads,
         device=args.device,
     )  # fmt: skip
-    result = train(config)
-    m = result.metrics
+    _report(config, train(config).metrics)
+    return 0
+
+
+def _run_reference(args: argparse.Namespace) -> int:
+    """Each named recipe entry into ``--out/<name>``; a finished one is kept, a started one resumed."""
+    from genobench_hf.training import has_checkpoint, train
+    from genobench_hf.training.recipe import select
+
+    for ref in select(args.reference):
+        folder = args.out / ref.name
+        if (folder / "training_metrics.json").exists():
+            print(f"{ref.name}: already trained in {folder}")
+            continue
+        config = ref.config(folder, data_dir=args.data_dir, quiet=args.quiet)
+        config.resume, config.threads, config.device = has_checkpoint(folder), args.threads, args.device
+        _report(config, train(config).metrics)
+    return 0
+
+
+def _report(config: Any, m: dict[str, Any]) -> None:
     if not m.get("finished", True):
         print(f"stopped at step {m['steps']}; continue with --resume")
-        return 0
+        return
     if m.get("device_count", 1) == 1 or _is_main():
         print(
-            f"{config.arch} on {config.dataset}: validation {m['final_validation_bits_per_nt']:.4f} bits/nt after "
-            f"{m['steps']} steps, {m['wall_time_s']:.0f} s ({m['nucleotides_per_s']:,.0f} nt/s), "
+            f"{config.arch} on {config.dataset}: validation {m['selected_validation_bits_per_nt']:.4f} bits/nt (step "
+            f"{m['selected_step']} of {m['steps']}), {m['wall_time_s']:.0f} s ({m['nucleotides_per_s']:,.0f} nt/s), "
             f"est. ${m['estimated_cost_usd']:.4f}; model in {config.out}"
         )
-    return 0
 
 
 def resume_hint(args: argparse.Namespace, again: str) -> str:

@@ -6,6 +6,7 @@ file back (``ModelCard.validate`` needs the network): the metric must come back 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,9 @@ random {seq_len}-nt windows (both strands) of the **train** split of the genoben
 
 | | |
 |---|---|
-| validation bits per nucleotide | **{val:.4f}** (chance = 2.0) |
+| validation bits per nucleotide | **{val:.4f}** (chance = 2.0; {selection}) |
 | final train bits per nucleotide | {train:.4f} |
+| seed | {seed} |
 | steps x batch | {steps:,} x {batch} ({devices} {device}) |
 | nucleotides seen | {tokens:,} |
 | wall time | {wall:.1f} s ({nps:,.0f} nt/s) |
@@ -36,6 +38,20 @@ random {seq_len}-nt windows (both strands) of the **train** split of the genoben
 
 Validation bits/nt are measured on a fixed seeded sample of {val_windows} windows of the validation split,
 {val_note}.
+
+## Training curve
+
+{curve}
+
+## Reproduce
+
+```bash
+{command}
+```
+
+The recipe counts optimizer steps, never wall-clock time, and every batch is a pure function of (seed,
+step), so the same command gives the same weights on another machine up to floating-point
+non-determinism (different CPU kernels or thread counts round differently).
 
 ## Usage
 
@@ -63,7 +79,7 @@ Full training metrics: `training_metrics.json`.
 def render_model_card(config: TrainConfig, metrics: dict[str, Any]) -> ModelCard:
     """The card for a finished run (``metrics`` = the ``training_metrics.json`` dict)."""
     clm = config.objective == "clm"
-    val = metrics["final_validation_bits_per_nt"]
+    val = _shipped_bits(metrics)
     data = ModelCardData(
         library_name="transformers",
         license=LICENSE,
@@ -86,7 +102,9 @@ def render_model_card(config: TrainConfig, metrics: dict[str, Any]) -> ModelCard
     )
     body = _BODY.format(
         arch=config.arch, objective_name="causal LM" if clm else "masked LM", dataset=config.dataset,
-        n_params=metrics["parameters"], seq_len=config.seq_len, val=val, train=metrics["final_train_bits_per_nt"],
+        n_params=metrics["parameters"], seq_len=config.seq_len, val=val, seed=config.seed,
+        selection=_selection_note(metrics), curve=_curve_table(metrics.get("validation_history", [])),
+        command=train_command(config), train=metrics["final_train_bits_per_nt"],
         steps=metrics["steps"], batch=config.batch_size, devices=metrics["device_count"],
         device=metrics["device_kind"], tokens=metrics["tokens_seen"], wall=metrics["wall_time_s"],
         nps=metrics["nucleotides_per_s"], dev_hours=metrics["device_hours"], cost=metrics["estimated_cost_usd"],
@@ -104,6 +122,49 @@ def render_model_card(config: TrainConfig, metrics: dict[str, Any]) -> ModelCard
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 
 
+def _shipped_bits(metrics: dict[str, Any]) -> float:
+    """Validation bits of the weights in the folder (the selected step; older metrics only had the last)."""
+    return float(metrics.get("selected_validation_bits_per_nt", metrics["final_validation_bits_per_nt"]))
+
+
+def _selection_note(metrics: dict[str, Any]) -> str:
+    if metrics.get("selection") == "best":
+        return f"the lowest of the validation checks, at step {metrics['selected_step']:,} of {metrics['steps']:,}"
+    return f"the last step, {metrics['steps']:,}"
+
+
+def _curve_table(history: list[dict[str, float]], rows: int = 12) -> str:
+    """Validation (and train) bits/nt over steps, thinned to about ``rows`` rows (first and last kept)."""
+    if not history:
+        return "(no validation history)"
+    n = len(history)
+    keep = range(n) if n <= rows else sorted({round(i * (n - 1) / (rows - 1)) for i in range(rows)})
+    lines = ["| step | train bits/nt | validation bits/nt |", "|--:|--:|--:|"]
+    for h in (history[i] for i in keep):
+        train = h.get("train_bits_per_nt")
+        lines.append(
+            f"| {int(h['step']):,} | {'–' if train is None else f'{train:.4f}'} | {h['validation_bits_per_nt']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def train_command(config: TrainConfig) -> str:
+    """The ``genobench train`` command line that reproduces ``config`` (data from the default corpus)."""
+    parts = ["genobench train", f"--arch {config.arch}", f"--dataset {config.dataset}", "--out OUT"]
+    if config.objective != "clm":
+        parts.append(f"--objective {config.objective}")
+    parts.append(
+        f"--steps {config.steps}" if config.steps is not None else f"--max-minutes {config.max_minutes:g}"
+    )
+    parts += [f"--batch-size {config.batch_size}", f"--seq-len {config.seq_len}", f"--seed {config.seed}",
+              f"--eval-every {config.eval_every}", f"--val-windows {config.val_windows}"]  # fmt: skip
+    if config.lr is not None:
+        parts.append(f"--lr {config.lr:g}")
+    if config.model_overrides:
+        parts.append("--model-config '" + json.dumps(config.model_overrides, sort_keys=True) + "'")
+    return " ".join(parts)
+
+
 def check_model_card(path: Path, expected_bits: float) -> None:
     """Re-parse a written card; raise :class:`ModelError` unless the model-index carries the metric."""
     card = ModelCard.load(path)
@@ -119,5 +180,5 @@ def write_model_card(out: Path, config: TrainConfig, metrics: dict[str, Any]) ->
     """Write ``out/README.md`` and check it by parsing it back."""
     path = Path(out) / "README.md"
     render_model_card(config, metrics).save(path)
-    check_model_card(path, metrics["final_validation_bits_per_nt"])
+    check_model_card(path, _shipped_bits(metrics))
     return path

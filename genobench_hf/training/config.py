@@ -51,6 +51,7 @@ class TrainConfig:
     val_seed: int = 0  # the validation sample depends on this only, so runs with different seeds compare
     val_windows: int = 64
     eval_every: int = 100  # validation and checkpoint interval, in steps
+    select: Literal["best", "last"] = "best"  # the weights written: lowest validation bits, or the last step
     mlm_probability: float = 0.15
     bf16: Literal["auto", "on", "off"] = "auto"
     price_per_device_hour: float | None = None  # None = DEFAULT_PRICE_PER_DEVICE_HOUR[device kind]
@@ -85,6 +86,8 @@ class TrainConfig:
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"invalid value for {', '.join(bad)}")
+        if self.select not in ("best", "last"):
+            raise ConfigError(f"--select must be best or last, not {self.select!r}")
         if self.bf16 not in ("auto", "on", "off"):
             raise ConfigError(f"--bf16 must be auto, on or off, not {self.bf16!r}")
 
@@ -108,4 +111,4 @@ class TrainResult:
 
     @property
     def validation_bits_per_nt(self) -> float:
-        return float(self.metrics["final_validation_bits_per_nt"])
+        return float(self.metrics["selected_validation_bits_per_nt"])

@@ -13,6 +13,7 @@ jumping to a new random segment; stream j is offset by j steps so resets are sta
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,16 @@ def _labels(ids: np.ndarray) -> np.ndarray:
     labels = ids.astype(np.int64)
     labels[~np.isin(ids, ACGT_IDS)] = IGNORE
     return labels
+
+
+def sequences_digest(sequences: Sequence[str]) -> str:
+    """sha256 of a split's sequences in order: what a model learned from, independent of how the Parquet
+    files were written (library versions change their bytes, never this digest)."""
+    h = hashlib.sha256()
+    for seq in sequences:
+        h.update(seq.encode("ascii", "replace"))
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 class WindowSampler:

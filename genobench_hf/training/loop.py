@@ -35,7 +35,7 @@ from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.threads import configure_threads
 from genobench_hf.training.card import write_model_card
 from genobench_hf.training.config import BF16_FASTER_ON_CPU, RESUME_KEYS, TrainConfig, TrainResult
-from genobench_hf.training.data import Batch, WindowSampler
+from genobench_hf.training.data import Batch, WindowSampler, sequences_digest
 from genobench_hf.training.metrics import build_metrics, write_json_atomic
 
 LN2 = math.log(2.0)
@@ -44,7 +44,7 @@ PROBE_START = 10  # the first steps are slow (allocator, oneDNN kernel selection
 PREFETCH_ON_CPU = False  # build batches on a worker thread on CPU too (tests: the same numbers either way)
 
 
-def _load_samplers(config: TrainConfig, bptt: int) -> tuple[WindowSampler, WindowSampler, DatasetStore]:
+def _load_samplers(config: TrainConfig, bptt: int) -> tuple[WindowSampler, WindowSampler, DatasetStore, str]:
     store = DatasetStore(config.data_dir if config.data_dir is not None else default_data_dir())
     if not store.has(config.dataset):
         found = sorted(p.name for p in store.data_dir.iterdir() if (p / "README.md").exists())
@@ -63,7 +63,7 @@ def _load_samplers(config: TrainConfig, bptt: int) -> tuple[WindowSampler, Windo
         seqs["train"], config.seq_len, what=f"{config.dataset} train split", min_len=min_train
     )
     val = WindowSampler(seqs["validation"], config.seq_len, what=f"{config.dataset} validation split")
-    return train, val, store
+    return train, val, store, sequences_digest(seqs["train"])
 
 
 def _use_bf16(config: TrainConfig, device: torch.device) -> bool:
@@ -162,7 +162,9 @@ class _Checkpoints:
         path = self.root / pointer.read_text().strip()
         return path if (path / "trainer_state.json").exists() else None
 
-    def save(self, step: int, loop_state: dict[str, Any], rnn_state: Any) -> None:
+    def save(
+        self, step: int, loop_state: dict[str, Any], rnn_state: Any, best: dict[str, Any] | None
+    ) -> None:
         acc = self.acc
         tmp, final = self.root / f".tmp-step-{step:08d}", self.root / f"step-{step:08d}"
         if acc.is_main_process:
@@ -172,6 +174,8 @@ class _Checkpoints:
         acc.save_state(str(tmp))
         if rnn_state is not None:
             torch.save([s.detach().cpu() for s in rnn_state], tmp / f"rnn_state_{acc.process_index}.pt")
+        if best is not None and acc.is_main_process:
+            torch.save(best, tmp / "best_weights.pt")
         acc.wait_for_everyone()
         if acc.is_main_process:
             (tmp / "trainer_state.json").write_text(json.dumps(loop_state, indent=1))
@@ -183,11 +187,13 @@ class _Checkpoints:
                     shutil.rmtree(old, ignore_errors=True)
         acc.wait_for_everyone()
 
-    def load(self, path: Path) -> tuple[dict[str, Any], Any]:
+    def load(self, path: Path) -> tuple[dict[str, Any], Any, dict[str, Any] | None]:
         self.acc.load_state(str(path))
         rnn_file = path / f"rnn_state_{self.acc.process_index}.pt"
         rnn = tuple(s.to(self.acc.device) for s in torch.load(rnn_file)) if rnn_file.exists() else None
-        return json.loads((path / "trainer_state.json").read_text()), rnn
+        best_file = path / "best_weights.pt"
+        best = torch.load(best_file) if best_file.exists() else None
+        return json.loads((path / "trainer_state.json").read_text()), rnn, best
 
 
 def has_checkpoint(out: Path) -> bool:
@@ -237,7 +243,7 @@ def _train(config: TrainConfig) -> TrainResult:
     # the transfer task labels a model's row by the kingdom it learned from (PRO_reads -> PRO)
     model.config.genobench_trained_on = config.dataset.split("_")[0]
     bptt = getattr(model.config, "bptt_windows", 0) if config.arch == "lstm_stateful" else 0
-    train_data, val_data, store = _load_samplers(config, bptt)
+    train_data, val_data, store, train_digest = _load_samplers(config, bptt)
     n_params = sum(p.numel() for p in model.parameters())
     causal = config.objective == "clm"
     val = val_data.fixed_sample(config.val_seed, config.val_windows, config.objective, config.mlm_probability)
@@ -254,8 +260,9 @@ def _train(config: TrainConfig) -> TrainResult:
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
     step, elapsed, history, recent, rnn_state = 0, 0.0, [], deque(maxlen=20), None
+    best: dict[str, Any] | None = None  # {"step", "bits", "state"}: the validation-selected weights (CPU)
     if config.resume and resume_from is not None:
-        saved, rnn_state = checkpoints.load(resume_from)
+        saved, rnn_state, best = checkpoints.load(resume_from)
         _check_resume(config, saved["config"])
         step, elapsed, history, total[0] = (
             saved["step"],
@@ -330,14 +337,21 @@ def _train(config: TrainConfig) -> TrainResult:
             history.append({"step": step, "validation_bits_per_nt": bits,
                             "train_bits_per_nt": sum(map(_bits, recent)) / len(recent)})  # fmt: skip
             bar.set_note(f"train {history[-1]['train_bits_per_nt']:.3f}, validation {bits:.3f} bits/nt")
+            if config.select == "best" and (best is None or bits < best["bits"]):
+                state = accelerator.unwrap_model(model).state_dict()
+                best = {
+                    "step": step,
+                    "bits": bits,
+                    "state": {k: v.detach().cpu().clone() for k, v in state.items()},
+                }
             if step != total[0]:
-                checkpoints.save(step, loop_state(), rnn_state)
+                checkpoints.save(step, loop_state(), rnn_state, best)
                 last_saved = step
     batches.close()
     finished = step >= (total[0] or 0)
     if not finished:  # stopped by stop_after: keep the place, do not write a final model
         if last_saved != step:
-            checkpoints.save(step, loop_state(), rnn_state)
+            checkpoints.save(step, loop_state(), rnn_state, best)
         return TrainResult(out=config.out, metrics={"steps": step, "finished": False}, history=history)
     wall = elapsed + time.perf_counter() - t0
 
@@ -348,12 +362,21 @@ def _train(config: TrainConfig) -> TrainResult:
         train_bits=train_bits, data_fingerprint=store.fingerprint(config.dataset),
         model_config=accelerator.unwrap_model(model).config.to_dict(),
     )  # fmt: skip
+    metrics["train_sequences_sha256"] = train_digest  # what `genobench run` checks a shipped model against
     metrics["planned_steps"] = planned if planned is not None else step
     metrics["stopped_by_time_budget"] = planned is not None and step < planned
+    final = accelerator.unwrap_model(model)
+    if best is not None and best["step"] != step:  # ship the validation-selected weights, not the last ones
+        final.load_state_dict(best["state"])
+    metrics["selection"] = config.select
+    metrics["selected_step"] = best["step"] if best is not None else step
+    metrics["selected_validation_bits_per_nt"] = round(
+        best["bits"] if best is not None else history[-1]["validation_bits_per_nt"], 5
+    )
     if accelerator.is_main_process:
         config.out.mkdir(parents=True, exist_ok=True)
-        accelerator.unwrap_model(model).save_pretrained(config.out)
-        write_remote_code(config.out, accelerator.unwrap_model(model))  # loadable with trust_remote_code
+        final.save_pretrained(config.out)
+        write_remote_code(config.out, final)  # loadable with trust_remote_code
         dna_char_tokenizer(causal).save_pretrained(config.out)
         write_json_atomic(config.out / "training_metrics.json", metrics)
         write_model_card(config.out, config, metrics)
