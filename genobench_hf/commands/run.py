@@ -1,8 +1,9 @@
 """``genobench run``: the whole default benchmark on the embedded corpus, into one folder.
 
-datasets (built once) -> Markov baseline on every task -> each baseline architecture trained on each
-kingdom (``genobench train``) -> the PRO-trained model of each architecture on every task, the others on
-``transfer`` -> one results JSON per architecture with the merged transfer matrix -> report.
+datasets (built once) -> Markov baseline on every task -> the shipped reference checkpoints of each
+baseline (``genobench_hf/baselines``, checked against this run's train splits; ``--retrain`` trains them
+again from their recipe with ``genobench train``) -> the PRO-trained model of each baseline on every task,
+the others on ``transfer`` -> one results JSON per baseline with the merged transfer matrix -> report.
 Every step is skipped when its output exists, so an interrupted run resumes where it stopped.
 """
 
@@ -26,6 +27,7 @@ REPRESENTATION_TASKS = "aa_probe,cds_probe,neuron_importance"
 REPRESENTATION_DATASETS = "PRO"
 REPRESENTATION_OPTIONS = {"probe_nucleotides": 6000, "importance_sites": 48, "importance_max_neurons": 32}
 FULL_TASK_KINGDOM = "PRO"  # the kingdom whose model of each architecture runs every task
+DEFAULT_BASELINES = "lstm,cnn,transformer,transformer-mlm"
 
 
 def register(subparsers: Any) -> None:
@@ -33,12 +35,13 @@ def register(subparsers: Any) -> None:
 
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run",
-        help="the default benchmark end to end: datasets, baselines, training, all tasks, report",
+        help="the default benchmark end to end: datasets, baselines, all tasks, report",
         description=(
             "Build the six datasets from the embedded corpus (or --source), score the Markov baseline on "
-            "every task, train each --archs architecture on each kingdom, score them (transfer matrix for "
-            "all, every task for the PRO-trained one), and write datasets/, models/, results/ and report/ "
-            "into --out. Re-running resumes: finished steps are skipped."
+            "every task, score the shipped reference checkpoints of each --archs baseline (or train them "
+            "again from their recipe with --retrain), the PRO-trained one on every task and the others on "
+            "the transfer matrix, and write datasets/, results/, report/ (and models/ when training) into "
+            "--out. Re-running resumes: finished steps are skipped."
         ),
     )
     p.add_argument(
@@ -49,10 +52,23 @@ def register(subparsers: Any) -> None:
         help="output folder (default genobench-out; --output_path: the lm-evaluation-harness spelling)",
     )
     p.add_argument(
-        "--archs", default="lstm,cnn,transformer", help="baseline architectures to train, or 'none'"
+        "--archs",
+        default=DEFAULT_BASELINES,
+        help="reference baselines to score (default %(default)s; 'all' = every shipped one: also "
+        "lstm_stateful, cnn_lstm, cnn_dilated), or 'none'",
     )
-    p.add_argument("--kingdoms", default="PRO,EUK,VIR", help="kingdoms to train each architecture on")
-    p.add_argument("--train-minutes", type=float, default=1.0, help="training budget per model (default 1)")
+    p.add_argument("--kingdoms", default="PRO,EUK,VIR", help="kingdoms whose reference models are scored")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train the baselines again from their recipe on this run's datasets instead of scoring the "
+        "shipped checkpoints (needed with --source)",
+    )
+    p.add_argument(
+        "--train-steps",
+        type=int,
+        help="with --retrain: override the recipe's step budget (quick runs, tests)",
+    )
     p.add_argument("--models", default="", help="extra models to score on every task (Hub ids, folders)")
     p.add_argument("--datasets", default="PRO,EUK,VIR,PRO_reads,EUK_reads,VIR_reads")
     p.add_argument(
@@ -80,23 +96,50 @@ def _split(value: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """The whole benchmark under one progress display (stage i/N: datasets, each score/train, report)."""
     from genobench_hf import progress
+    from genobench_hf.errors import ConfigError
 
-    n_stages = 3 + len(_split(args.models)) + 2 * len(_split(args.archs)) * len(_split(args.kingdoms))
+    if args.train_steps is not None and not args.retrain:
+        raise ConfigError("--train-steps needs --retrain (the shipped checkpoints have their own recipe)")
+    if args.source is not None and not args.retrain and _baselines(args):
+        raise ConfigError(
+            "the shipped checkpoints were trained on the embedded corpus, not on --source; pass --retrain "
+            "(or --archs none)"
+        )
+    units = _baselines(args)
+    n_train = len(units) if args.retrain else 0
+    n_stages = 3 + len(_split(args.models)) + len(units) + n_train
     with progress.stages(n_stages, label="run", enabled=not args.quiet) as display:
-        return _run(args, display)
+        return _run(args, display, units)
 
 
-def _run(args: argparse.Namespace, display: Any) -> int:
+def _baselines(args: argparse.Namespace) -> list[Any]:
+    """The recipe entries of the --archs baselines on the --kingdoms, PRO's first within each baseline."""
+    from genobench_hf.errors import ConfigError
+    from genobench_hf.training.recipe import REFERENCE_MODELS
+
+    families = {m.name.rsplit("-", 1)[0] for m in REFERENCE_MODELS}
+    wanted = sorted(families) if args.archs.strip() == "all" else _split(args.archs)
+    unknown = [f for f in wanted if f not in families]
+    if unknown:
+        raise ConfigError(f"unknown baseline {', '.join(unknown)}; known: {', '.join(sorted(families))}")
+    kingdoms = _split(args.kingdoms)
+    order = {k: i for i, k in enumerate(sorted(kingdoms, key=lambda k: k != FULL_TASK_KINGDOM))}
+    return sorted(
+        (m for m in REFERENCE_MODELS if m.name.rsplit("-", 1)[0] in wanted and m.dataset in order),
+        key=lambda m: (wanted.index(m.name.rsplit("-", 1)[0]), order[m.dataset]),
+    )
+
+
+def _run(args: argparse.Namespace, display: Any, units: list[Any]) -> int:
     from genobench_hf.data.build import build_all
     from genobench_hf.report import build_report
     from genobench_hf.results import write_results
     from genobench_hf.summary_table import print_summary
     from genobench_hf.tasks.transfer import merge_transfer_rows
-    from genobench_hf.training import TrainConfig, has_checkpoint, train
 
     out: Path = args.out
     data_dir, results_dir = out / "datasets", out / "results"
-    models, archs, kingdoms = _split(args.models), _split(args.archs), _split(args.kingdoms)
+    models = _split(args.models)
 
     with display.stage("datasets"):
         if not (data_dir / "PRO" / "README.md").exists():
@@ -128,24 +171,16 @@ def _run(args: argparse.Namespace, display: Any) -> int:
     for model in models:
         written.append(results_dir / f"{safe_name(model)}.json")
         score(model, SITE_TASKS + ",transfer", written[-1], representations=True)
-    for arch in archs:
-        rows: dict[str, dict[str, Any]] = {}
-        for kingdom in kingdoms:
-            folder = out / "models" / f"{arch}-{kingdom}"
-            with display.stage(f"train {arch} on {kingdom}"):
-                if not (folder / "training_metrics.json").exists():
-                    train(
-                        TrainConfig(
-                            arch=arch, dataset=kingdom, out=folder, data_dir=data_dir,
-                            max_minutes=args.train_minutes, seed=args.seed, quiet=args.quiet,
-                            threads=args.threads, device=args.device, resume=has_checkpoint(folder),
-                        )
-                    )  # fmt: skip
-            full = kingdom == FULL_TASK_KINGDOM
-            tasks = SITE_TASKS + ",transfer" if full else "transfer"
-            rows[kingdom] = score(str(folder), tasks, results_dir / "parts" / f"{arch}-{kingdom}.json", full)
-        if not rows:
-            continue
+    by_family: dict[str, dict[str, dict[str, Any]]] = {}
+    for unit in units:
+        folder = _model_folder(args, unit, data_dir, display)
+        full = unit.dataset == FULL_TASK_KINGDOM
+        tasks = SITE_TASKS + ",transfer" if full else "transfer"
+        part = results_dir / "parts" / f"{unit.name}.json"
+        by_family.setdefault(unit.name.rsplit("-", 1)[0], {})[unit.dataset] = score(
+            str(folder), tasks, part, full
+        )
+    for arch, rows in by_family.items():
         main = rows.get(FULL_TASK_KINGDOM) or next(iter(rows.values()))
         mixed = transfer_protocol_notes(arch, rows)
         merged = merge_transfer_rows(list(rows.values()))
@@ -162,6 +197,47 @@ def _run(args: argparse.Namespace, display: Any) -> int:
         report = build_report(written, out / "report", title="genobench: default benchmark")
     print(f"genobench: datasets in {data_dir}, results in {results_dir}, report in {report.html}")
     return 0
+
+
+def _model_folder(args: argparse.Namespace, unit: Any, data_dir: Path, display: Any) -> Path:
+    """The shipped checkpoint of ``unit`` (checked against this run's train split), or with --retrain
+    (or when none is shipped) the folder its recipe trains into ``--out/models``."""
+    from genobench_hf.training import has_checkpoint, train
+    from genobench_hf.training.recipe import shipped
+
+    folder = None if args.retrain else shipped(unit.name)
+    if folder is not None:
+        check_shipped(folder, unit, data_dir)
+        return folder
+    folder = args.out / "models" / unit.name
+    with display.stage(f"train {unit.name}"):
+        if not (folder / "training_metrics.json").exists():
+            if not args.retrain:
+                print(f"genobench: no shipped checkpoint of {unit.name}; training it from its recipe")
+            config = unit.config(folder, data_dir=data_dir, quiet=args.quiet)
+            config.steps = args.train_steps or config.steps
+            config.threads, config.device, config.resume = args.threads, args.device, has_checkpoint(folder)
+            train(config)
+    return folder
+
+
+def check_shipped(folder: Path, unit: Any, data_dir: Path) -> None:
+    """Refuse a shipped checkpoint whose train split is not this run's (another corpus, split rules or
+    build): its test genomes could be ones it learned from. The digest covers sequences, not file bytes."""
+    import json
+
+    from genobench_hf.errors import ConfigError
+    from genobench_hf.store import DatasetStore
+    from genobench_hf.training.data import sequences_digest
+
+    recorded = json.loads((folder / "training_metrics.json").read_text()).get("train_sequences_sha256")
+    rows = DatasetStore(data_dir).rows(unit.dataset, "train", columns=("sequence",))
+    now = sequences_digest([r["sequence"] for r in rows])
+    if recorded != now:
+        raise ConfigError(
+            f"shipped checkpoint {folder.name} was trained on another {unit.dataset} train split "
+            f"(sha256 {str(recorded)[:12]}, this run's {now[:12]}): pass --retrain to train it on these datasets"
+        )
 
 
 def resume_hint(args: argparse.Namespace, again: str) -> str:
