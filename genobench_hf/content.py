@@ -109,6 +109,8 @@ def folder_digest(
 
 #: weights of other frameworks that a torch ``from_pretrained`` never reads (not part of the identity)
 FOREIGN_WEIGHTS = ("tf_model.h5", "flax_model.msgpack", "rust_model.ot")
+#: files of a model folder that no scorer reads: editing the card (its model-index) keeps cached scores
+NOT_SCORING_INPUTS = ("README.md", "training_metrics.json")
 
 
 def hub_commit(repo_id: str, revision: str | None = None) -> str | None:
@@ -128,12 +130,14 @@ def hub_commit(repo_id: str, revision: str | None = None) -> str | None:
 def model_identity(spec: str | Path, revision: str | None = None) -> dict[str, object]:
     """What a model's cached scores are tied to.
 
-    A local folder: the sha256 of its top-level files (config, tokenizer files, weights, remote code).
+    A local folder: the sha256 of its top-level files (config, tokenizer files, weights, remote code; not
+    the card or training metrics).
     A Hub model: the commit it resolved to. ``{"kind": "unknown"}`` when neither is known (nothing cached
     may then be reused)."""
     path = Path(spec)
     if path.is_dir():
-        files = [r for r in content_files(path, recursive=False) if r.name not in FOREIGN_WEIGHTS]
+        skip = FOREIGN_WEIGHTS + NOT_SCORING_INPUTS
+        files = [r for r in content_files(path, recursive=False) if r.name not in skip]
         digest, per_file = folder_digest(path, files)
         return {"kind": "content", "sha256": digest, "files": per_file}
     commit = hub_commit(str(spec), revision)

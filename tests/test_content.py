@@ -69,6 +69,9 @@ def test_model_identity_of_folder_and_hub(tmp_path: Path, monkeypatch) -> None:
     (folder / "tf_model.h5").write_bytes(b"not read by torch")
     first = model_identity(folder, None)
     assert first["kind"] == "content" and set(first["files"]) == {"config.json", "model.safetensors"}
+    (folder / "README.md").write_text("---\nmodel-index: []\n---\n")  # a card edit is not a new model
+    (folder / "training_metrics.json").write_text("{}")
+    assert model_identity(folder, None) == first
     (folder / "model.safetensors").write_bytes(b"w2")
     assert model_identity(folder, None)["sha256"] != first["sha256"]
     assert model_identity("genobench-test/not-in-the-cache") == {"kind": "unknown"}
