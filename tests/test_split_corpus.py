@@ -68,3 +68,12 @@ def test_genera_of_one_order_share_a_split_only_in_euk(kingdom: str) -> None:
     if GROUP_RANKS.get(kingdom) == "order":
         with pytest.raises(InputError, match="order 'Primates' is in two splits"):
             verify_splits(entries, apart, bases)
+
+
+def test_cards_state_each_kingdoms_group_rank(built_corpus) -> None:
+    out, _ = built_corpus
+    assert "grouped by order" in (out / "EUK" / "README.md").read_text(encoding="utf-8")
+    reads = (out / "EUK_reads" / "README.md").read_text(encoding="utf-8")
+    assert "no genus, no order and no species" in reads
+    pro = (out / "PRO" / "README.md").read_text(encoding="utf-8")
+    assert "grouped by genus" in pro and "no order" not in pro
