@@ -1,10 +1,16 @@
-"""Write the embedded corpus (``genobench_hf/corpus/``) from ``../shared/genomes``, reproducibly.
+"""Write the embedded corpus (``genobench_hf/corpus/``) from ``../shared/genomes`` and the registry
+genomes, reproducibly.
 
-The package ships a <= 20 MB subset of the shared real-genome folder so that ``genobench datasets build``
+The package ships a <= 25 MB (``MAX_BYTES``) subset of the shared real-genome folder so that ``genobench datasets build``
 works on a fresh machine. Files are copied byte for byte (sha256 checked against the source MANIFEST, or
 against the pinned digests below for strains/, whose MANIFEST has none). The one derived file (three
 yeast chromosomes) is written with gzip mtime=0, so running this script again reproduces the folder
 exactly; ``--check`` verifies that instead of writing. The selection and its sizes are in docs/DATASETS.md.
+
+The eukaryote genomes found inside Debian packages (``REGISTRY_KEEP``) are not in ../shared: fetch them
+first with ``python datasets_scripts/fetch_registry_genomes.py --out /tmp/registry_corpus`` (sha256 of
+each package member checked, reproducible gzip) and pass that folder as ``--registry``; their files and
+MANIFEST/TAXONOMY rows are copied from it (sha256 checked against its MANIFEST) after the shared ones.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from genobench_hf.data.taxonomy import sha256_file
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared" / "genomes"
 DEFAULT_OUT = REPO / "genobench_hf" / "corpus"
+#: the embedded corpus's size limit (it ships in the wheel and travels with every checkout)
+MAX_BYTES = 25_000_000
 
 #: genome FASTA files kept (their annotation files follow automatically via MANIFEST's annotation_of)
 KEEP = (
@@ -74,6 +82,21 @@ KEEP = (
     ),
 )
 
+#: eukaryote genomes from registry packages (datasets_scripts/registry_genomes.tsv, docs/CORPUS_SOURCES.md);
+#: no PRO/VIR registry genome joins: the PRO and VIR splits stay as they were
+REGISTRY_KEEP = (
+    "EUK/Plasmodium_falciparum_3D7_MAL1-2.fna.gz",
+    "EUK/Drosophila_melanogaster_dm3_chr2R_5-7Mb.fna.gz",
+    "EUK/Homo_sapiens_hg19_chr3_42-44Mb.fna.gz",
+    "EUK/Mus_musculus_mm10_chr17_26.10-26.28Mb.fna.gz",
+    "EUK/Rattus_norvegicus_rn6_chr10_15.47-15.57Mb.fna.gz",
+    "EUK/Macaca_mulatta_rheMac3_chr20_0.15-0.37Mb.fna.gz",
+    "EUK/Canis_lupus_familiaris_canFam3_chr6_40.13-40.31Mb.fna.gz",
+    "EUK/Bos_taurus_bosTau8_chr25_0.22-0.38Mb.fna.gz",
+    "EUK/Gallus_gallus_galGal4_chr14_12.11-12.26Mb.fna.gz",
+    "EUK/Monodelphis_domestica_monDom5_chr6_149.45-149.99Mb.fna.gz",
+)
+
 #: strains kept for the conservation column; strains/MANIFEST.tsv has no sha256 column, so pin them here
 STRAINS = {
     "strains/Helicobacter_pylori_ELS37.fna.gz": "cbb724aae0e46b32488606ec436679e58631943b39abcc37049989dd47aed49c",
@@ -93,10 +116,13 @@ YEAST_RECORDS = ("BK006935.2", "BK006937.2", "BK006940.2")  # chromosomes I, III
 
 README = """# Embedded genobench corpus (generated; do not edit)
 
-Written by `datasets_scripts/curate_corpus.py --shared ../shared/genomes`; a subset of the shared real
-genomes (same layout, original MANIFEST/TAXONOMY rows). Every file is a byte-for-byte copy of the shared
-file except `{derived}`, which holds chromosomes I, III and VI of `{source}` copied verbatim (see its
-MANIFEST notes: `derived_from`). Selection and sizes: docs/DATASETS.md.
+Written by `datasets_scripts/curate_corpus.py --shared ../shared/genomes --registry /tmp/registry_corpus`;
+a subset of the shared real genomes (same layout, original MANIFEST/TAXONOMY rows) plus {registry} eukaryote
+genomes found inside Debian packages (written by `datasets_scripts/fetch_registry_genomes.py --out
+/tmp/registry_corpus`, which checks each package member's sha256; sources: docs/CORPUS_SOURCES.md). Every
+file is a byte-for-byte copy of the shared or fetched file except `{derived}`, which holds chromosomes I,
+III and VI of `{source}` copied verbatim (see its MANIFEST notes: `derived_from`). Selection and sizes:
+docs/DATASETS.md.
 """
 
 
@@ -133,7 +159,31 @@ def write_yeast_subset(source: Path, out: Path) -> tuple[int, int, float]:
     return bases, records, gc / bases
 
 
-def curate(shared: Path, out: Path) -> None:
+def copy_registry(registry: Path, out: Path) -> tuple[list[str], list[str]]:
+    """Copy the ``REGISTRY_KEEP`` files from a fetch_registry_genomes.py folder; return their MANIFEST and
+    TAXONOMY rows (verbatim)."""
+    if not (registry / "MANIFEST.tsv").is_file():
+        raise SystemExit(
+            f"{registry}/MANIFEST.tsv not found: run `python datasets_scripts/fetch_registry_genomes.py "
+            f"--out {registry}` first"
+        )
+    header, rows = read_table(registry / "MANIFEST.tsv")
+    cols = header.split("\t")
+    by_file = {row.split("\t")[0]: row for row in rows}
+    _, tax_rows = read_table(registry / "TAXONOMY.tsv")
+    tax_by_file = {row.split("\t")[0]: row for row in tax_rows}
+    missing = [name for name in REGISTRY_KEEP if name not in by_file or name not in tax_by_file]
+    if missing:
+        raise SystemExit(f"{registry}: no MANIFEST/TAXONOMY row for {', '.join(missing)}")
+    for name in REGISTRY_KEEP:
+        if sha256_file(registry / name) != by_file[name].split("\t")[cols.index("sha256")]:
+            raise SystemExit(f"{registry / name}: sha256 differs from its MANIFEST.tsv; refusing to copy")
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(registry / name, out / name)
+    return [by_file[n] for n in REGISTRY_KEEP], [tax_by_file[n] for n in REGISTRY_KEEP]
+
+
+def curate(shared: Path, out: Path, registry: Path) -> None:
     header, rows = read_table(shared / "MANIFEST.tsv")
     cols = header.split("\t")
     by_file = {row.split("\t")[0]: row for row in rows}
@@ -176,6 +226,8 @@ def curate(shared: Path, out: Path) -> None:
         sha256=sha256_file(out / YEAST_DERIVED),
     )
     manifest_out.append("\t".join(derived[c] for c in cols))
+    registry_manifest, registry_taxonomy = copy_registry(registry, out)
+    manifest_out += registry_manifest
 
     tax_header, tax_rows = read_table(shared / "TAXONOMY.tsv")
     tax_by_file = {row.split("\t")[0]: row for row in tax_rows}
@@ -184,6 +236,7 @@ def curate(shared: Path, out: Path) -> None:
         source_name = YEAST_SOURCE if name == YEAST_DERIVED else name
         fields = tax_by_file[source_name].split("\t")
         tax_out.append("\t".join([name, *fields[1:]]))
+    tax_out += registry_taxonomy
 
     strain_header, strain_rows = read_table(shared / "strains" / "MANIFEST.tsv")
     strain_by_file = {row.split("\t")[0]: row for row in strain_rows}
@@ -199,7 +252,8 @@ def curate(shared: Path, out: Path) -> None:
     (out / "TAXONOMY.tsv").write_text("\n".join(tax_out) + "\n", encoding="utf-8")
     (out / "strains" / "MANIFEST.tsv").write_text("\n".join(strain_out) + "\n", encoding="utf-8")
     (out / "README.md").write_text(
-        README.format(derived=YEAST_DERIVED, source=YEAST_SOURCE), encoding="utf-8"
+        README.format(derived=YEAST_DERIVED, source=YEAST_SOURCE, registry=len(REGISTRY_KEEP)),
+        encoding="utf-8",
     )
 
 
@@ -212,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared genomes folder")
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=Path("/tmp/registry_corpus"),
+        help="folder written by fetch_registry_genomes.py (the eukaryote genomes from registry packages)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="corpus folder to (re)write")
     parser.add_argument("--check", action="store_true", help="verify --out is exactly what would be written")
     args = parser.parse_args(argv)
@@ -219,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.shared}/MANIFEST.tsv not found")
     with tempfile.TemporaryDirectory(prefix="corpus-", dir=args.out.parent) as tmp:
         staged = Path(tmp) / "corpus"
-        curate(args.shared, staged)
+        curate(args.shared, staged, args.registry)
         if args.check:
             same = args.out.exists() and tree_digest(staged) == tree_digest(args.out)
             print("corpus is up to date" if same else f"{args.out} differs from a fresh curation")

@@ -13,21 +13,40 @@ from typing import Any
 
 from genobench_hf import __version__
 from genobench_hf.content import content_files, folder_digest
+from genobench_hf.data.taxonomy import embedded_corpus_dir
 from genobench_hf.errors import ConfigError
 
 ROW_COLUMNS = ("genome_id", "sequence")
 
 
 #: bump when the split rules or the row format change, so that a cache built by older rules is never used
-#: (2: genomes with strains kept out of train, all-N genomes left out, evaluation-only builds)
-BUILD_RULES = 2
+#: (2: genomes with strains kept out of train, all-N genomes left out, evaluation-only builds;
+#: 3: EUK split groups are orders, splits.GROUP_RANKS)
+BUILD_RULES = 3
+
+
+def corpus_fingerprint(folder: Path | None = None) -> str:
+    """sha256 (12 hex) of the corpus folder's files, names and bytes (default: the embedded corpus).
+
+    The default data folder is named by it: a corpus that gained, lost or changed a genome (or a
+    MANIFEST/TAXONOMY row) must build afresh, never reuse datasets built from the old one. File digests
+    are memoised (content.FileHashes), so this costs a stat per file after the first call."""
+    folder = folder if folder is not None else embedded_corpus_dir()
+    digest, _ = folder_digest(folder, content_files(folder, recursive=True))
+    return digest[:12]
 
 
 def default_data_dir(*, build_if_missing: bool = True) -> Path:
-    """``$GENOBENCH_DATA_DIR`` or a per-version cache folder; built from the embedded corpus on first use."""
+    """``$GENOBENCH_DATA_DIR`` or a cache folder per version, build rules and embedded-corpus content;
+    built from the embedded corpus on first use."""
     env = os.environ.get("GENOBENCH_DATA_DIR")
     root = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    folder = root if env else root / "genobench" / f"datasets-{__version__}-rules{BUILD_RULES}"
+    if env:
+        folder = root
+    else:
+        folder = (
+            root / "genobench" / f"datasets-{__version__}-rules{BUILD_RULES}-corpus{corpus_fingerprint()}"
+        )
     if build_if_missing and not (folder / "PRO" / "README.md").exists():
         from genobench_hf.data.build import build_all
 

@@ -42,7 +42,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def corpus_genomes() -> Path:
-    """The real corpus embedded in the package (43 genomes, 8 strains): what every checkout has."""
+    """The real corpus embedded in the package (genomes + strains, see its MANIFEST): what every checkout has."""
     from genobench_hf.data.taxonomy import embedded_corpus_dir
 
     return embedded_corpus_dir()

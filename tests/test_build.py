@@ -53,7 +53,7 @@ def crafted_folder(root: Path, *, extra: dict[str, str] | None = None) -> Path:
                 seq = seq[:100] + seq[100:200].lower() + "NNNNN" + "R" + seq[206:]
             write_fasta(root / rel, {f"{kingdom}{i}_c1": seq, f"{kingdom}{i}_c2": random_seq(rng, 400)})
             rows.append(
-                f"{rel}\t{domain}\tPhy{kingdom}{min(i, 1)}\tC\tO\tF\tGen{kingdom}{i}\tGen{kingdom}{i} sp\t-\t11"
+                f"{rel}\t{domain}\tPhy{kingdom}{min(i, 1)}\tC\tO{i}\tF\tGen{kingdom}{i}\tGen{kingdom}{i} sp\t-\t11"
             )
     for rel, row in (extra or {}).items():
         rows.append(row)

@@ -23,7 +23,9 @@ CORPUS = embedded_corpus_dir()
 def genus(gid: str, name: str) -> GenomeEntry:
     """A genome of its own genus (one phylum for all, so none is rare)."""
     path = Path(f"EUK/{gid}.fna")
-    return GenomeEntry(gid, str(path), path, "EUK", "D", "P", "c", "o", "f", name, f"{name} sp", "-", 1)
+    return GenomeEntry(
+        gid, str(path), path, "EUK", "D", "P", "c", f"o{name}", "f", name, f"{name} sp", "-", 1
+    )
 
 
 def test_genomes_with_strains_never_go_to_train() -> None:

@@ -84,7 +84,7 @@ def fake(gid: str, genus: str, phylum: str, kingdom: str = "EUK", species: str |
         "D",
         phylum,
         "c",
-        "o",
+        f"{genus}ales",  # one order per genus: EUK groups by order (splits.GROUP_RANKS)
         "f",
         genus,  # type: ignore[arg-type]
         species or f"{genus} sp",

@@ -26,7 +26,9 @@ from genobench_hf.errors import InputError
 def test_embedded_corpus_entries():
     entries = load_corpus(embedded_corpus_dir())
     by_id = {e.genome_id: e for e in entries}
-    assert len(entries) == 43 and {e.kingdom for e in entries} == {"PRO", "EUK", "VIR"}
+    manifest = (embedded_corpus_dir() / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    genomes = [row for row in manifest if "\tgenome FASTA\t" in row]
+    assert len(entries) == len(genomes) and {e.kingdom for e in entries} == {"PRO", "EUK", "VIR"}
     ecoli = by_id["Escherichia_coli_K-12_MG1655"]
     assert ecoli.genus == "Escherichia" and ecoli.taxid == "511145" and len(ecoli.sha256) == 64
     assert by_id["Mycoplasmoides_alvi_ATCC29626"].genetic_code == 4
@@ -59,6 +61,7 @@ def _source_like_shared(curate: Any, corpus: Path, src: Path) -> str:
     from the derived file) with chromosome II's header between them. Returns that stand-in's sha256."""
     header, *rows = _lines(corpus / "MANIFEST.tsv")
     cols = header.split("\t")
+    rows = [r for r in rows if r.split("\t")[0] not in curate.REGISTRY_KEEP]  # those come from --registry
     for rel in [r.split("\t")[0] for r in rows] + list(curate.STRAINS):
         if rel != curate.YEAST_DERIVED:
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +87,7 @@ def _source_like_shared(curate: Any, corpus: Path, src: Path) -> str:
     (src / "MANIFEST.tsv").write_text("\n".join(manifest) + "\n", encoding="utf-8")
     tax_header, *tax = _lines(corpus / "TAXONOMY.tsv")
     tax = [t.replace(curate.YEAST_DERIVED, curate.YEAST_SOURCE) for t in tax]
+    tax = [t for t in tax if t.split("\t")[0] not in curate.REGISTRY_KEEP]
     tax.append("PRO/Not_kept.fna.gz\t" + tax[0].split("\t", 1)[1])
     (src / "TAXONOMY.tsv").write_text("\n".join([tax_header, *tax]) + "\n", encoding="utf-8")
     strains = _lines(corpus / "strains" / "MANIFEST.tsv")
@@ -92,20 +96,40 @@ def _source_like_shared(curate: Any, corpus: Path, src: Path) -> str:
     return stand_in
 
 
+def _registry_like_fetched(curate: Any, corpus: Path, registry: Path) -> None:
+    """Lay out ``registry`` like fetch_registry_genomes.py's output folder: the ``REGISTRY_KEEP`` files
+    (links to the embedded copies) and their MANIFEST/TAXONOMY rows."""
+    for table in ("MANIFEST.tsv", "TAXONOMY.tsv"):
+        header, *rows = _lines(corpus / table)
+        kept = [r for r in rows if r.split("\t")[0] in curate.REGISTRY_KEEP]
+        (registry / table).parent.mkdir(parents=True, exist_ok=True)
+        (registry / table).write_text("\n".join([header, *kept]) + "\n", encoding="utf-8")
+    for rel in curate.REGISTRY_KEEP:
+        (registry / rel).parent.mkdir(parents=True, exist_ok=True)
+        (registry / rel).symlink_to(corpus / rel)
+
+
+def test_curation_without_the_registry_folder_says_how_to_fetch_it(repo_root, tmp_path):
+    curate = _curate_module(repo_root)
+    with pytest.raises(SystemExit, match=r"fetch_registry_genomes\.py --out"):
+        curate.copy_registry(tmp_path / "absent", tmp_path / "corpus")
+
+
 def test_embedded_corpus_is_reproducible(repo_root, tmp_path):
     """curate_corpus.py rebuilds the embedded corpus byte for byte (same selection, rows, derived yeast
     file, digests) from a source laid out like the shared folder. In a fresh clone that source is rebuilt
     from the corpus itself; the yeast source's digest, quoted in the derived row, is the one difference."""
     curate, corpus = _curate_module(repo_root), embedded_corpus_dir()
     stand_in = _source_like_shared(curate, corpus, tmp_path / "shared")
-    curate.curate(tmp_path / "shared", tmp_path / "corpus")
+    _registry_like_fetched(curate, corpus, tmp_path / "registry")
+    curate.curate(tmp_path / "shared", tmp_path / "corpus", tmp_path / "registry")
     manifest = tmp_path / "corpus" / "MANIFEST.tsv"
     (real,) = re.findall(r"derived_from=\S+ \(sha256 ([0-9a-f]{64})\)", (corpus / "MANIFEST.tsv").read_text())
     assert manifest.read_text().count(stand_in) == 1
     manifest.write_text(manifest.read_text().replace(stand_in, real))
     assert curate.tree_digest(tmp_path / "corpus") == curate.tree_digest(corpus)
     size = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
-    assert size < 20e6
+    assert size < curate.MAX_BYTES
 
 
 def test_sha256_mismatch_is_an_error(tmp_path):

@@ -44,6 +44,7 @@ from genobench_hf.data.splits import (
     DEFAULT_RARE_MAX,
     DEFAULT_RARE_RANK,
     DEFAULT_THRESHOLD,
+    GROUP_RANKS,
     SPLITS,
     SplitReport,
     assign_splits,
@@ -402,6 +403,7 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
             {
                 **context,
                 "is_reads": is_reads,
+                "group_rank": GROUP_RANKS.get(kingdom, "genus"),
                 "repo_hint": f"<org>/genobench-{name}",
                 "genomes": genomes,
                 "split_table": report.to_markdown(kingdom),

@@ -1,7 +1,10 @@
 """Taxon-disjoint splits (DESIGN.md, Splits — MUST) and their verification report.
 
-Per kingdom: genomes are grouped by genus (``-`` -> species, ``-`` -> file); groups that share a species
-name or sequence (MinHash Jaccard >= ``threshold``) are merged; ``rare`` takes whole groups of phyla that
+Per kingdom: genomes are grouped by genus (``-`` -> species, ``-`` -> file), EUK genomes by order
+(``GROUP_RANKS``; ``-`` -> genus): genera of one eukaryote order share much of their sequence (Homo and
+Macaca ~93% identity, Mus and Rattus; primate- or rodent-specific repeat families) although different
+regions of each genome rarely share enough 21-mers for the MinHash merge, so a model trained on one would
+be scored on a near copy of its training data. Groups that share a species name or sequence (MinHash Jaccard >= ``threshold``) are merged; ``rare`` takes whole groups of phyla that
 hold a single genus, smallest first, while at least three groups stay for train/validation/test and at
 most ``rare_max`` are taken; the rest is assigned greedily by bases (largest group first, to the split
 furthest below its 70/10/20 target), forcing the last groups into still-empty splits so that every split
@@ -30,6 +33,8 @@ TARGETS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 DEFAULT_THRESHOLD = 0.01  # measured: lambda vs VT2-Sakai 0.033, unrelated genomes <= 0.002 (docs/DATASETS.md)
 DEFAULT_RARE_RANK = "phylum"
 DEFAULT_RARE_MAX = 2
+#: rank at which a kingdom's genomes form split groups (genus where not listed); PRO and VIR stay at genus
+GROUP_RANKS = {"EUK": "order"}
 RANKS = ("domain", "phylum", "class", "order", "family")
 EVALUATION_ONLY_HINT = (
     "to score models on these genomes without training on them, build with --evaluation-only "
@@ -96,6 +101,10 @@ class SplitReport:
 
 
 def group_key(entry: GenomeEntry) -> str:
+    """The split group of a genome: its ``GROUP_RANKS`` taxon, else genus, species or file."""
+    rank = GROUP_RANKS.get(entry.kingdom, "genus")
+    if rank != "genus" and getattr(entry, rank) != MISSING:
+        return f"{rank}:{getattr(entry, rank)}"
     if entry.genus != MISSING:
         return f"genus:{entry.genus}"
     if entry.species != MISSING:
@@ -275,7 +284,7 @@ def verify_splits(
 ) -> SplitReport:
     """Check the MUST rules independently of how ``assignment`` was made; raise InputError on a violation.
 
-    Within each kingdom: no genus and no species in two splits; no pair with Jaccard >= threshold in two
+    Within each kingdom: no genus, no species and no ``GROUP_RANKS`` taxon (EUK: order) in two splits; no pair with Jaccard >= threshold in two
     splits; train, validation and test each hold at least one genome; no ``held_out`` genome in train.
     ``evaluation_only``: every genome must be in test (the other rules then hold trivially).
     """
@@ -295,7 +304,7 @@ def verify_splits(
         by_kingdom[entry.kingdom].append(entry)
     warnings = []
     for kingdom, members in sorted(by_kingdom.items()):
-        for rank in ("genus", "species"):
+        for rank in dict.fromkeys(("genus", "species", GROUP_RANKS.get(kingdom, "genus"))):
             seen: dict[str, tuple[str, str]] = {}
             for e in members:
                 value = getattr(e, rank)
