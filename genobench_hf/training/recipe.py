@@ -20,8 +20,11 @@ from genobench_hf.training.config import TrainConfig
 #: shipped folders live beside the package code (safetensors + config + tokenizer + card + metrics)
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "baselines"
 
-PRO_STEPS = 1500  # ~12 M nt seen (32 x 256-nt windows per step), about 20 minutes of 2 CPU cores in all
+PRO_STEPS = 1500  # ~12 M nt seen (32 x 256-nt windows per step)
 OTHER_STEPS = 800  # EUK and VIR: smaller train splits; the transfer matrix needs a model, not the best one
+#: a transformer step costs about twice an LSTM or CNN step on a CPU (benchmarks/bench_train.py): half the
+#: steps give every architecture of a kingdom about the same training compute
+STEP_SHARE = {"transformer": 0.5}
 EVAL_EVERY = 250
 VAL_WINDOWS = 128  # ~33 k validation nucleotides per check: the selection is not decided by noise
 SEED = 0
@@ -52,10 +55,15 @@ class ReferenceModel:
 _PRO_ARCHS = ("lstm", "lstm_stateful", "cnn", "cnn_lstm", "cnn_dilated", "transformer")
 _TRANSFER_ARCHS = ("lstm", "cnn", "transformer")
 
+
+def _steps(arch: str, base: int) -> int:
+    return round(base * STEP_SHARE.get(arch, 1.0))
+
+
 REFERENCE_MODELS: tuple[ReferenceModel, ...] = (
-    *(ReferenceModel(a, "PRO", PRO_STEPS) for a in _PRO_ARCHS),
-    ReferenceModel("transformer", "PRO", PRO_STEPS, objective="mlm"),
-    *(ReferenceModel(a, k, OTHER_STEPS) for k in ("EUK", "VIR") for a in _TRANSFER_ARCHS),
+    *(ReferenceModel(a, "PRO", _steps(a, PRO_STEPS)) for a in _PRO_ARCHS),
+    ReferenceModel("transformer", "PRO", _steps("transformer", PRO_STEPS), objective="mlm"),
+    *(ReferenceModel(a, k, _steps(a, OTHER_STEPS)) for k in ("EUK", "VIR") for a in _TRANSFER_ARCHS),
 )
 BY_NAME = {m.name: m for m in REFERENCE_MODELS}
 
