@@ -82,6 +82,10 @@ def test_skip_for_missing_shared_data_is_a_failure(tmp_path: Path) -> None:
     # each of the three outside-data skips is named with the reason; the legitimate one is not (the count of
     # mentions depends on the terminal width pytest truncates summary lines to, so it is not compared)
     marked = [line for line in out.splitlines() if "skipped for data outside the repository" in line]
-    for node in ("test_suite.py::test_runtime_skip", "test_suite.py::test_marker_skip", "test_module_skip.py"):
+    for node in (
+        "test_suite.py::test_runtime_skip",
+        "test_suite.py::test_marker_skip",
+        "test_module_skip.py",
+    ):
         assert any(node in line for line in marked), out
     assert not any("chromium" in line for line in marked), out
