@@ -7,7 +7,10 @@ the mean bits and accuracy of each model on the common sites, the paired differe
 model (``markov:auto`` when present, else the first file) and to the best model with 95% bootstrap
 intervals (:func:`genobench_hf.metrics.paired.paired_difference`: over sites, conditional on these
 genomes; and a cluster bootstrap by genome where the data hold >= 5 genomes), and rank groups: models
-whose paired interval against a group's leader includes 0 share its rank. Results whose protocol or data
+whose paired interval against a group's leader includes 0 share its rank. Span tasks are compared the same
+way on their per-span records: the pooled identity (matching / scored nucleotides) on the common spans
+(and, as ``TASK.genes``, genes), resampling whole spans, never their nucleotides
+(:func:`genobench_hf.metrics.paired.paired_pooled_difference`). Results whose protocol or data
 fingerprint differ are refused, naming the difference.
 """
 
