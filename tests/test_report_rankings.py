@@ -166,7 +166,12 @@ def test_report_renders_the_paired_section(folder: Path, tmp_path: Path) -> None
     html = files.html.read_text(encoding="utf-8")
     assert 'id="table-paired-imputation"' in html and 'id="table-paired-span_imputation"' in html
     md = files.markdown.read_text(encoding="utf-8")
-    assert "### imputation" in md.split("## Paired comparisons")[1]
+    paired = md.split("## Paired comparisons")[1]
+    assert "### imputation" in paired
+    resolution = paired.split("### Resolution")[1].split("###")[0]  # n and half-widths, printed
+    assert (
+        "PRO imputation: model/strong − markov:auto" in resolution and f"n = {N_SITES:,} sites" in resolution
+    )
 
 
 def test_readme_block_from_a_results_folder(folder: Path, tmp_path: Path) -> None:

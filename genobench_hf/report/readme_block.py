@@ -10,7 +10,6 @@ files and their per-site records, through the report's own tables (:mod:`genoben
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from genobench_hf.report.markdown import split_groups, table_md
 from genobench_hf.report.tables import Row, Table
 
 START, END = "<!-- RESULTS:START -->", "<!-- RESULTS:END -->"
-HEADLINE = (("imputation", "PRO"), ("next_nucleotide", "PRO"))
 
 
 def results_files(folder: str | Path) -> list[Path]:
@@ -63,49 +61,6 @@ def _paired_leaderboard(runs: Sequence[Run], ranked: rankings.Rankings) -> Table
     return board
 
 
-def _half_widths(ranked: rankings.Rankings) -> list[str]:
-    """The paired 95 % half-width of (best model other than the reference - reference) on the headline cells."""
-    lines = []
-    for task, dataset in HEADLINE:
-        cell = ranked.cells.get((task, dataset))
-        if cell is None:
-            lines.append(f"- {dataset} {task}: no paired comparison ({ranked.why_not(task, dataset)}).")
-            continue
-        others = [m for m in cell["models"] if m["vs_reference"] is not None]
-        if not others:
-            continue
-        best = min(others, key=lambda m: m["score"])
-        d = best["vs_reference"]
-        parts = [f"over sites ±{(d['ci'][1] - d['ci'][0]) / 2:.4f}"]
-        if d.get("cluster_ci"):
-            parts.append(f"by genome ±{(d['cluster_ci'][1] - d['cluster_ci'][0]) / 2:.4f}")
-        lines.append(
-            f"- {dataset} {task}: {best['model']} − {cell['reference']} = {d['difference']:+.4f} bits, paired "
-            f"95 % half-width {', '.join(parts)} (n = {cell['n']:,} sites, {cell['n_genomes']} genomes); two "
-            f"marginal intervals side by side: ±{best['unpaired_halfwidth_vs_reference']:.4f}."
-        )
-    return lines
-
-
-def _widths_line(ranked: rankings.Rankings) -> str:
-    """Paired vs unpaired interval widths over every bits/nt comparison against the reference."""
-    paired, unpaired = [], []
-    for cell in ranked.cells.values():
-        for m in cell["models"]:
-            d = m["vs_reference"]
-            if cell["score"] == "bits_per_nt" and d is not None and d["ci"][0] is not None:
-                paired.append((d["ci"][1] - d["ci"][0]) / 2)
-                unpaired.append(m["unpaired_halfwidth_vs_reference"])
-    if not paired:
-        return "No paired comparison of bits/nt in these results (no per-site records)."
-    p, u = statistics.median(paired), statistics.median(unpaired)
-    return (
-        f"Paired vs unpaired: over {len(paired)} model-vs-reference comparisons of bits/nt, the median paired "
-        f"95 % half-width (over sites) is ±{p:.4f} bits, against ±{u:.4f} for two marginal intervals side by "
-        f"side ({u / p:.1f}× wider)." if p > 0 else f"Paired half-widths are 0 (identical models); unpaired ±{u:.4f}."
-    )  # fmt: skip
-
-
 def _protocol(runs: Sequence[Run]) -> str:
     cfg: dict[str, Any] = runs[0].config
     env = runs[0].doc.get("environment") or {}
@@ -136,8 +91,8 @@ def render_block(folder: str | Path, *, n_bootstrap: int = 1000) -> str:
         out += ["#### Leaderboard", ""]
         for heading, part in split_groups(board):
             out += [f"**{heading}**", "", table_md(part), ""]
-    out += ["#### Paired half-width of (best model − markov:auto)", "", *_half_widths(ranked), "",
-            _widths_line(ranked), ""]  # fmt: skip
+    out += ["#### Paired half-width of (best model − markov:auto)", "", *rankings.headline_half_widths(ranked), "",
+            rankings.widths_line(ranked), ""]  # fmt: skip
     transfer = detail_tables.transfer_table(runs)
     if transfer is not None:
         out += ["#### Transfer (gain over chance, bits; in-domain = a kingdom's own datasets)", "",

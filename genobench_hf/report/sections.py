@@ -54,6 +54,11 @@ def paired_section(runs: Sequence[Run], ranked: rankings.Rankings) -> Section:
         elif not task.endswith(".genes"):
             why = ranked.why_not(task, next(iter(tables.datasets_of(runs, task)), ""))
             blocks.append(Block(heading=task, text=f"No paired comparison: {why}."))
+    if any(b.table for b in blocks):
+        lines = [*rankings.headline_half_widths(ranked), rankings.widths_line(ranked)]
+        blocks.insert(
+            0, Block(heading="Resolution", text=" ".join(line.removeprefix("- ") for line in lines))
+        )
     return Section(
         "paired",
         "Paired comparisons",
