@@ -27,7 +27,7 @@ from genobench_hf.metrics.nucleotide import site_scores
 from genobench_hf.metrics.paired import paired_difference, paired_pooled_difference
 from genobench_hf.protocol import doc_differences
 from genobench_hf.results import load_results
-from genobench_hf.site_records import KEY, SPAN_KEY, read_records
+from genobench_hf.site_records import GENE_KEY, KEY, SPAN_KEY, read_records
 
 MIN_GENOMES_FOR_CLUSTER = 5
 REFERENCE = "markov:auto"
@@ -73,15 +73,27 @@ def _span_cells(path: Path, ref: dict[str, Any]) -> Cells:
     return out
 
 
+def _gene_cells(path: Path, ref: dict[str, Any]) -> Cells:
+    """Per (task, dataset) for the genes the task's aa_recovery averages (the Evo 2 panel where it ran), and
+    (task.part, dataset) for the others: ("recovery", case key -> (mean % recovery, generations, organism))."""
+    table = read_records(path, ref).to_pydict()
+    out: Cells = {}
+    for i, key in enumerate(zip(*(table[k] for k in GENE_KEY), strict=True)):
+        cell = (key[0] if table["headline"][i] else f"{key[0]}.{key[3]}", key[1])
+        item = (float(table["mean_recovery"][i]), float(table["n_generations"][i]), str(key[7]))
+        out.setdefault(cell, ("recovery", {}))[1][key] = item
+    return out
+
+
 def record_cells(path: Path, doc: dict[str, Any]) -> Cells:
     """Every comparable cell of one results file, from the records it references (checksum-verified)."""
-    if not doc.get("site_records") and not doc.get("span_records"):
+    readers = {"site_records": _site_cells, "span_records": _span_cells, "gene_records": _gene_cells}
+    if not any(doc.get(name) for name in readers):
         raise ConfigError(f"{path}: no per-site records (results written before they existed); rerun it")
     out: Cells = {}
-    if doc.get("site_records"):
-        out.update(_site_cells(path, doc["site_records"]))
-    if doc.get("span_records"):
-        out.update(_span_cells(path, doc["span_records"]))
+    for name, read in readers.items():
+        if doc.get(name):
+            out.update(read(path, doc[name]))
     return out
 
 
@@ -127,18 +139,28 @@ def _unpaired_halfwidth(values: list[np.ndarray], sizes: np.ndarray | None, i: i
     return float(1.96 * np.sqrt(var(values[i]) + var(values[j])))
 
 
+#: kind of record -> (score name, higher is better, pooled: the first value counts units out of the second
+#: (matching out of scored nucleotides) instead of being the item's own value, unit of an item)
+KINDS = {
+    "sites": ("bits_per_nt", False, False, "sites"),
+    "spans": ("identity", True, True, "spans"),
+    "genes": ("identity", True, True, "genes"),
+    "recovery": ("aa_recovery", True, False, "genes"),
+}
+
+
 def _compare_cell(cell: tuple[str, str], kind: str, items: list[list[tuple[float, float, str]]], labels: list[str],
                   *, n_bootstrap: int, seed: int) -> dict[str, Any]:  # fmt: skip
+    score, higher, pooled, unit = KINDS[kind]
     first = [np.array([it[0] for it in model]) for model in items]
     second = [np.array([it[1] for it in model]) for model in items]
     genomes = [it[2] for it in items[0]]
     n_genomes = len(set(genomes))
     groups = genomes if n_genomes >= MIN_GENOMES_FOR_CLUSTER else None
-    sites = kind == "sites"
-    sizes = None if sites else second[0]  # spans: matching (first) out of scored nucleotides (second)
-    n = len(genomes) if sites else int((sizes > 0).sum())
-    means = [float(v.mean()) if sites else float(v.sum() / max(sizes.sum(), 1)) for v in first]
-    order = sorted(range(len(labels)), key=lambda i: means[i] if sites else -means[i])
+    sizes = second[0] if pooled else None  # the same truth for every model: the same scored units
+    n = int((sizes > 0).sum()) if sizes is not None else len(genomes)
+    means = [float(v.sum() / max(sizes.sum(), 1)) if sizes is not None else float(v.mean()) for v in first]
+    order = sorted(range(len(labels)), key=lambda i: -means[i] if higher else means[i])
     best = order[0]
     ref = labels.index(REFERENCE) if REFERENCE in labels else 0
     memo: dict[tuple[int, int], dict[str, Any]] = {}
@@ -146,30 +168,27 @@ def _compare_cell(cell: tuple[str, str], kind: str, items: list[list[tuple[float
     def pair(i: int, j: int) -> dict[str, Any]:
         if (i, j) not in memo:
             opts: dict[str, Any] = {"groups": groups, "n_bootstrap": n_bootstrap, "seed": seed}
-            memo[i, j] = (paired_difference(first[i], first[j], **opts) if sites
+            memo[i, j] = (paired_difference(first[i], first[j], **opts) if sizes is None
                           else paired_pooled_difference(first[i], first[j], sizes, **opts))  # fmt: skip
         return memo[i, j]
 
     models = []
     for i, label in enumerate(labels):
         m: dict[str, Any] = {
-            "model": label, "score": means[i], "vs_reference": pair(i, ref) if i != ref else None,
+            "model": label, "score": means[i], score: means[i], "vs_reference": pair(i, ref) if i != ref else None,
             "vs_best": pair(i, best) if i != best else None,
             "unpaired_halfwidth_vs_reference": None if i == ref else _unpaired_halfwidth(first, sizes, i, ref),
         }  # fmt: skip
-        if sites:
-            m["bits_per_nt"], m["accuracy"] = means[i], float(second[i].mean())
+        if kind == "sites":  # the second value is the accuracy credit
+            m["accuracy"] = float(second[i].mean())
             m["accuracy_vs_reference"] = None if i == ref else paired_difference(
                 second[i], second[ref], groups=groups, n_bootstrap=n_bootstrap, seed=seed)  # fmt: skip
-        else:
-            m["identity"] = means[i]
         models.append(m)
     for i, r in rank_groups(order, pair, use_cluster=groups is not None).items():
         models[i]["rank"] = r
-    unit = {"sites": "sites", "spans": "spans", "genes": "genes"}[kind]
     return {
-        "task": cell[0], "dataset": cell[1], "kind": kind, "score": "bits_per_nt" if sites else "identity",
-        "higher_is_better": not sites, "unit": unit, "n": n, "n_sites": n, "n_genomes": n_genomes,
+        "task": cell[0], "dataset": cell[1], "kind": kind, "score": score, "higher_is_better": higher,
+        "unit": unit, "n": n, "n_sites": n, "n_genomes": n_genomes,
         "interval": "cluster bootstrap by genome" if groups is not None else
         f"bootstrap over {unit} (fewer than {MIN_GENOMES_FOR_CLUSTER} genomes: conditional on these genomes)",
         "reference": labels[ref], "best": labels[best], "models": models,

@@ -8,7 +8,8 @@ site across results files; ``genobench compare`` joins on them. They never depen
 value columns are the model's: p(A, C, G, T), the mass it put outside ACGT, and the scoring path.
 
 Span tasks (span_imputation's hidden spans and whole genes) write ``.spans.parquet`` the same way: one
-row per span or gene, keyed by ``SPAN_KEY`` (never the model), with its identity figures.
+row per span or gene, keyed by ``SPAN_KEY`` (never the model), with its identity figures; gene completion
+writes ``.genes.parquet``, one row per prompted gene (``GENE_KEY``) with the recovery of each generation.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ SPAN_VALUES = (
     "n_scored", "matches", "identity", "decoder", "aa_residues", "aa_matches", "aa_identity", "aa_exact",
 )  # fmt: skip
 SPAN_SUFFIX = ".spans.parquet"
+#: gene completion: one row per prompted gene (part: evo2_panel | dataset_genes; case: the case key, seeded
+#: generations never depend on the model); headline: the part the task's aa_recovery is the mean over
+GENE_KEY = ("task", "dataset", "split", "part", "case", "panel", "gene", "organism")
+GENE_VALUES = ("headline", "n_generations", "mean_recovery", "recoveries", "generation_mode")
+GENE_SUFFIX = ".genes.parquet"
+#: the results JSON's reference name and file suffix of each kind of record
+RECORDS = {"site_records": SUFFIX, "span_records": SPAN_SUFFIX, "gene_records": GENE_SUFFIX}
 
 
 def records_path(results_path: str | Path, suffix: str = SUFFIX) -> Path:
@@ -55,7 +63,7 @@ def rebase_records(doc: dict[str, Any], source: str | Path, target: str | Path) 
     a results document written elsewhere than the evaluation that scored it (e.g. ``genobench run``'s
     merged per-architecture file): the records stay where they are, the reference follows them."""
     out = dict(doc)
-    for name in ("site_records", "span_records"):
+    for name in RECORDS:
         ref = doc.get(name)
         if isinstance(ref, dict) and ref.get("file"):
             where = (Path(source).parent / str(ref["file"])).resolve()
@@ -169,6 +177,34 @@ class SpanLog(_RecordLog):
             "identity": np.where(n > 0, hits / np.maximum(n, 1), np.nan),
             "decoder": obj([decoder] * k), "aa_residues": obj(aa[0]), "aa_matches": obj(aa[1]),
             "aa_identity": obj(aa[2]), "aa_exact": obj(aa[3]),
+        })  # fmt: skip
+
+
+class GeneLog(_RecordLog):
+    """Collects one record per prompted gene of gene completion (the model's, never a baseline's)."""
+
+    key, values = GENE_KEY, GENE_VALUES
+
+    def add(
+        self, task: str, dataset: str, split: str, part: str, headline: bool, mode: str,
+        genes: Mapping[str, Mapping[str, Any]],
+    ) -> None:  # fmt: skip
+        """``genes``: case key -> {panel, gene, organism, recoveries (% per generation)}; genes without a
+        recovery (skipped) are left out."""
+        done = {k: g for k, g in genes.items() if g.get("recoveries")}
+        if not done:
+            return
+        obj = lambda values: np.asarray(values, dtype=object)  # noqa: E731
+        k = len(done)
+        self._parts.append({
+            "task": obj([task] * k), "dataset": obj([dataset] * k), "split": obj([split] * k),
+            "part": obj([part] * k), "case": obj(list(done)),
+            **{c: obj([str(g.get(c) or "") for g in done.values()]) for c in ("panel", "gene", "organism")},
+            "headline": np.full(k, bool(headline)),
+            "n_generations": np.array([len(g["recoveries"]) for g in done.values()], dtype=np.int64),
+            "mean_recovery": np.array([float(np.mean(g["recoveries"])) for g in done.values()]),
+            "recoveries": obj([[float(r) for r in g["recoveries"]] for g in done.values()]),
+            "generation_mode": obj([mode] * k),
         })  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from genobench_hf.report.collect import Run, datasets_of, fmt, is_skipped, score
 from genobench_hf.report.tables import Cell, Column, Row, Table
 
 HEADLINE = (("imputation", "PRO"), ("next_nucleotide", "PRO"))
+DIGITS = {"bits_per_nt": 3, "identity": 4, "aa_recovery": 1}  # aa_recovery is in percent
 NO_RECORDS = "no per-site records of this task and dataset in these results"
 
 
@@ -126,12 +127,12 @@ def paired_table(runs: Sequence[Run], rankings: Rankings, task: str) -> Table | 
     the paired difference to the reference (markov:auto) and to the best model with 95% intervals, and n;
     datasets and models without a comparison are named in a note with the reason. None when no dataset of
     the task has one."""
-    datasets = datasets_of(runs, task.removesuffix(".genes"))
+    datasets = datasets_of(runs, task.split(".")[0])
     if not any((task, d) in rankings.cells for d in datasets):
         return None
     columns = [
         Column("rank", "", None, "rank group from the paired test (not separable: shared rank)"),
-        Column("score", "", None, "mean bits/nt (identity for spans) on the common items"),
+        Column("score", "", None, "bits/nt, identity or % aa recovery, on the common items"),
         Column("Δ vs reference", "", None, "paired difference to markov:auto (else the first file), 95% CI"),
         Column("Δ vs best", "", None, "paired difference to the best model, 95% CI"),
         Column("unpaired ±", "", None, "half-width of two marginal intervals side by side, for contrast"),
@@ -144,7 +145,7 @@ def paired_table(runs: Sequence[Run], rankings: Rankings, task: str) -> Table | 
             notes.setdefault(f"no paired test: {rankings.why_not(task, dataset)}", []).append(dataset)
             continue
         lead = [dataset, f"{cell['n']:,} {cell['unit']}", str(cell["n_genomes"]), interval_label(cell)]
-        digits = 3 if cell["score"] == "bits_per_nt" else 4
+        digits = DIGITS.get(cell["score"], 3)
         block = []
         for m in sorted(cell["models"], key=lambda m: m["rank"]):
             cells = [Cell(str(m["rank"]), m["rank"]), Cell(fmt(m["score"], digits), m["score"]),
@@ -152,7 +153,7 @@ def paired_table(runs: Sequence[Run], rankings: Rankings, task: str) -> Table | 
                      Cell(fmt(m["unpaired_halfwidth_vs_reference"], digits), m["unpaired_halfwidth_vs_reference"])]  # fmt: skip
             block.append(Row(m["model"], cells, lead=lead))
         for run in runs:  # ran here, but left no records: shown unranked, the reason in a note
-            entry = (run.results.get(task.removesuffix(".genes")) or {}).get(dataset)
+            entry = (run.results.get(task.split(".")[0]) or {}).get(dataset)
             if run.label in rankings.missing and isinstance(entry, dict) and not is_skipped(entry):
                 block.append(Row(run.label, [Cell("[–]")] + [Cell("–") for _ in columns[1:]], lead=lead))
                 notes.setdefault(f"{run.label} not ranked: {rankings.missing[run.label]}", []).append(dataset)
@@ -167,12 +168,11 @@ def paired_table(runs: Sequence[Run], rankings: Rankings, task: str) -> Table | 
 
 
 def paired_tasks(runs: Sequence[Run], rankings: Rankings) -> list[str]:
-    """The leaderboard's tasks, each followed by its gene cells (span_imputation.genes) when compared."""
+    """The leaderboard's tasks, each followed by its other compared parts (span_imputation.genes,
+    gene_completion.dataset_genes)."""
     out = []
     for task in score_tasks(runs):
-        out.append(task)
-        if any(t == f"{task}.genes" for t, _ in rankings.cells):
-            out.append(f"{task}.genes")
+        out += [task, *sorted({t for t, _ in rankings.cells if t.startswith(f"{task}.")})]
     return out
 
 

@@ -51,7 +51,7 @@ def paired_section(runs: Sequence[Run], ranked: rankings.Rankings) -> Section:
         table = rankings.paired_table(runs, ranked, task)
         if table is not None:
             blocks.append(Block(heading=task, table=table))
-        elif not task.endswith(".genes"):
+        elif "." not in task:
             why = ranked.why_not(task, next(iter(tables.datasets_of(runs, task)), ""))
             blocks.append(Block(heading=task, text=f"No paired comparison: {why}."))
     if any(b.table for b in blocks):
