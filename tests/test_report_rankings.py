@@ -232,3 +232,17 @@ def test_rebased_records_follow_a_results_file_written_elsewhere(folder: Path, t
     assert read_records(merged, moved["site_records"]).num_rows == 2 * N_SITES
     with pytest.raises(InputError, match="missing"):
         read_records(merged, doc["site_records"])  # what happens without rebasing
+
+
+def test_other_protocols_leave_only_that_task_unranked(folder: Path, tmp_path: Path) -> None:
+    """A file scored with another window cannot be paired on the site tasks, but its spans still can."""
+    moved = tmp_path / "results"
+    shutil.copytree(folder, moved)
+    path = moved / "model-strong.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["config"]["window"] = 128
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    rankings = paired_rankings(load_runs(sorted(moved.glob("*.json"))), n_bootstrap=50)
+    assert ("imputation", "PRO") not in rankings.cells and "window differs" in rankings.refused["imputation"]
+    assert rankings.why_not("imputation", "PRO").startswith("not ranked: scored under different protocols")
+    assert ("span_imputation", "PRO") in rankings.cells and "span_imputation" not in rankings.refused

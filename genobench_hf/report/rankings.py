@@ -31,13 +31,13 @@ class Rankings:
 
     cells: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # run label -> why it has no usable records
-    refused: str | None = None  # why nothing is compared at all (e.g. the protocols differ)
+    refused: dict[str, str] = field(default_factory=dict)  # task -> why it is not compared (protocols differ)
     has_records: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # cell -> labels with records
 
     def why_not(self, task: str, dataset: str) -> str:
         """Why a cell has no paired comparison (shown in its place)."""
-        if self.refused:
-            return self.refused
+        if task.split(".")[0] in self.refused:
+            return self.refused[task.split(".")[0]]
         holders = self.has_records.get((task, dataset), [])
         if len(holders) == 1:
             return f"only {holders[0]} has per-site records here"
@@ -53,7 +53,7 @@ class Rankings:
 
 def paired_rankings(runs: Sequence[Run], *, n_bootstrap: int = 1000, seed: int = 0) -> Rankings:
     """Compare, cell by cell, every run whose records hold that cell (a run without records is named)."""
-    from genobench_hf.protocol import doc_differences
+    from genobench_hf.protocol import differences, held_tasks, protocol_of
 
     out = Rankings()
     usable: list[tuple[Run, dict[Any, Any]]] = []
@@ -65,14 +65,14 @@ def paired_rankings(runs: Sequence[Run], *, n_bootstrap: int = 1000, seed: int =
     for run, cells in usable:
         for key in cells:
             out.has_records.setdefault(key, []).append(run.label)
-    differences = doc_differences([(r.path.name, r.doc) for r, _ in usable])
-    if differences:
-        out.refused = (
-            "not ranked: the results were scored under different protocols (" + "; ".join(differences) + ")"
-        )
-        return out
+    held = {run.label: held_tasks(run.doc) for run, _ in usable}
+    for task in sorted({t.split(".")[0] for t, _ in out.has_records}):  # a task's protocol, among its files
+        lines = differences([(r.path.name, protocol_of(r.doc), {task: held[r.label][task]})
+                             for r, _ in usable if task in held[r.label]])  # fmt: skip
+        if lines:
+            out.refused[task] = "not ranked: scored under different protocols (" + "; ".join(lines) + ")"
     for key, labels in sorted(out.has_records.items()):
-        if len(labels) < 2:
+        if len(labels) < 2 or key[0].split(".")[0] in out.refused:
             continue
         tables = [{key: cells[key]} for run, cells in usable if run.label in labels]
         result = compare_cells(tables, labels, n_bootstrap=n_bootstrap, seed=seed)
