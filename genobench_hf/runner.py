@@ -21,7 +21,7 @@ from genobench_hf.execution import ChunkedExecutor, ExecutionStats, fingerprint,
 from genobench_hf.protocol import describe as describe_protocol
 from genobench_hf.results import new_results, skipped, write_results
 from genobench_hf.scoring.base import Scorer, SiteScores
-from genobench_hf.site_records import SiteLog, records_path
+from genobench_hf.site_records import RECORDS, GeneLog, SiteLog, SpanLog, records_path
 from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
@@ -73,11 +73,24 @@ class RunContext:
         self.executor = executor
         self.models = models
         self.site_log = SiteLog()
+        self.span_log = SpanLog()
+        self.gene_log = GeneLog()
 
     def record_sites(self, task: str, dataset: str, split: str, windows: list[Window], scores: list[SiteScores],
                      rows: list[dict[str, Any]]) -> None:  # fmt: skip
         """Keep the model's per-site records (written beside the results JSON)."""
         self.site_log.add(task, dataset, split, windows, scores, rows)
+
+    def record_spans(self, task: str, dataset: str, split: str, kind: str, windows: list[Window],
+                     predicted: list[str], decoder: str, rows: list[dict[str, Any]],
+                     proteins: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+        """Keep the model's per-span (or per-gene) records (written beside the results JSON)."""
+        self.span_log.add(task, dataset, split, kind, windows, predicted, decoder, rows, proteins)
+
+    def record_genes(self, task: str, dataset: str, split: str, part: str, headline: bool, mode: str,
+                     genes: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+        """Keep the model's per-gene gene-completion records (written beside the results JSON)."""
+        self.gene_log.add(task, dataset, split, part, headline, mode, genes)
 
     def rows(self, dataset: str, split: str) -> list[dict[str, Any]]:
         return self.store.rows(dataset, split)
@@ -190,15 +203,22 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         | _timing(_gather((executor.stats, peak_memory_mb(device)), world))
     )
     if accelerator.is_main_process:
-        records = records_path(config.output) if len(context.site_log) else None
+        kept = {
+            "site_records": context.site_log,
+            "span_records": context.span_log,
+            "gene_records": context.gene_log,
+        }
+        logs = [
+            (name, log, records_path(config.output, RECORDS[name])) for name, log in kept.items() if len(log)
+        ]
         try:
-            if records is not None:
+            for name, log, path in logs:
                 Path(config.output).parent.mkdir(parents=True, exist_ok=True)
-                doc["site_records"] = context.site_log.write(records)
+                doc[name] = log.write(path)
             write_results(doc, config.output)
         except BaseException:  # records without their results file would be a half-written output
-            if records is not None:
-                records.unlink(missing_ok=True)
+            for _, _, path in logs:
+                path.unlink(missing_ok=True)
             raise
     accelerator.wait_for_everyone()
     return doc

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from genobench_hf.cli import main
-from genobench_hf.compare import compare, rank_groups
+from genobench_hf.compare import compare, markdown, rank_groups
 from genobench_hf.errors import ConfigError, InputError
-from genobench_hf.site_records import KEY, records_path
+from genobench_hf.site_records import KEY, SPAN_KEY, SPAN_SUFFIX, records_path
 
 
 def _run(data: Path, out: Path, model: str, *extra: str) -> dict:
@@ -89,3 +89,53 @@ def test_rank_groups_share_ranks_until_separable() -> None:
 
     assert rank_groups([0, 1, 2, 3], pair, use_cluster=False) == {0: 1, 1: 1, 2: 3, 3: 3}
     assert np.isfinite(list(means.values())).all()
+
+
+@pytest.fixture(scope="module")
+def span_runs(built_corpus: tuple, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    folder = tmp_path_factory.mktemp("spans")
+    out = tuple(folder / f"{name}.json" for name in ("m2", "m4", "m2-again"))
+    for path, model in zip(out, ("markov:2", "markov:4", "markov:2"), strict=True):
+        _run(built_corpus[0], path, model, "--tasks", "span_imputation")
+    return out  # type: ignore[return-value]
+
+
+def test_span_records_round_trip_and_pool_to_the_results(span_runs: tuple[Path, Path, Path]) -> None:
+    from datasets import load_dataset
+
+    a, b, _ = span_runs
+    doc = json.loads(a.read_text())
+    ref = doc["span_records"]
+    assert "site_records" not in doc and ref["file"] == records_path(a, SPAN_SUFFIX).name
+    assert ref["key"] == list(SPAN_KEY) and len(ref["sha256"]) == 64
+    ds = load_dataset("parquet", data_files=str(records_path(a, SPAN_SUFFIX)), split="train")
+    assert ds.num_rows == ref["rows"]
+    for dataset in ("VIR", "PRO"):
+        entry = doc["results"]["span_imputation"][dataset]
+        spans = [r for r in ds if r["dataset"] == dataset and r["kind"] != "gene"]
+        assert len(spans) == entry["n_spans"] and {r["kind"] for r in spans} == {"span30", "span100"}
+        pooled = sum(r["matches"] for r in spans) / sum(r["n_scored"] for r in spans)
+        assert pooled == pytest.approx(entry["identity"])  # the records hold what the results pool
+        genes = [r for r in ds if r["dataset"] == dataset and r["kind"] == "gene"]
+        assert len(genes) == entry["genes"]["n_spans"] > 0
+        aa = sum(r["aa_matches"] for r in genes) / sum(r["aa_residues"] for r in genes)
+        assert aa == pytest.approx(entry["genes"]["aa_recovery"]["identity"])
+    other = load_dataset("parquet", data_files=str(records_path(b, SPAN_SUFFIX)), split="train")
+    keys = lambda d: [tuple(r[k] for k in SPAN_KEY) for r in d]  # noqa: E731
+    assert keys(ds) == keys(other)  # span keys never depend on the model
+
+
+def test_compare_pairs_spans_and_genes(span_runs: tuple[Path, Path, Path]) -> None:
+    result = compare(list(span_runs), n_bootstrap=300)
+    cells = {(c["task"], c["dataset"]): c for c in result["cells"]}
+    assert {("span_imputation", d) for d in ("VIR", "PRO")} | {("span_imputation.genes", "VIR")} <= set(cells)
+    doc = json.loads(span_runs[1].read_text())
+    for (task, dataset), cell in cells.items():
+        m2, m4, again = cell["models"]
+        assert cell["higher_is_better"] and cell["unit"] == ("genes" if task.endswith("genes") else "spans")
+        assert again["vs_reference"]["difference"] == 0.0 and again["rank"] == m2["rank"]
+        lo, hi = m4["vs_reference"]["ci"]
+        assert lo <= m4["vs_reference"]["difference"] <= hi
+        if task == "span_imputation":
+            assert m4["identity"] == pytest.approx(doc["results"][task][dataset]["identity"])
+    assert "identity" in markdown(result) and "spans" in markdown(result)

@@ -282,3 +282,49 @@ def test_a_gene_longer_than_the_context_is_skipped_before_generating(
     assert out["aa_recovery"] is None and out["generation_mode"] == "kv"
     assert out["baselines"]["chance"]["evo2_panel"]["per_gene"]["evo2:ftsZ"]["n"] == 1
     assert len(list((tmp_path / "generation").glob("*/chunk-*"))) == 1  # the chance row's: none for the model
+
+
+def test_gene_records_hold_each_genes_recoveries_and_pair_by_gene(
+    tmp_path: Path, one_gene_panel: None
+) -> None:
+    """Per-gene records (GeneLog) of the model only, keyed by case (never the model), and compare pairs them."""
+    from datasets import load_dataset
+
+    from genobench_hf.compare import compare_cells, record_cells
+    from genobench_hf.site_records import GENE_KEY, GeneLog
+
+    plus, _ = _dnak_rows()
+    chain = MarkovScorer(MarkovModel.fit([plus["sequence"]], 3))
+    logs = []
+    outs = []
+    for seed in (0, 1):
+        ctx = _context(tmp_path / str(seed), {"PRO": [plus]}, baselines={"markov": chain})
+        log = GeneLog()
+        ctx.record_genes = log.add
+        torch.manual_seed(seed)
+        model = CausalLMScorer(wrap_model(build_model("lstm"), dna_char_tokenizer(True), name=f"lstm-{seed}"))
+        outs.append(get_task("gene_completion").run(model, "PRO", ctx))
+        logs.append(log)
+    docs = []
+    for seed, (log, out) in enumerate(zip(logs, outs, strict=True)):
+        assert len(log) == out["evo2_panel"]["n_genes"] + out["dataset_genes"]["n_genes"]  # no baseline rows
+        ref = log.write(tmp_path / f"m{seed}.genes.parquet")
+        assert ref["key"] == list(GENE_KEY)
+        docs.append((tmp_path / f"m{seed}.json", {"gene_records": ref}))
+    ds = load_dataset("parquet", data_files=str(tmp_path / "m0.genes.parquet"), split="train")
+    row = next(r for r in ds if r["case"] == "evo2:ftsZ")
+    gene = outs[0]["evo2_panel"]["per_gene"]["evo2:ftsZ"]
+    assert row["recoveries"] == pytest.approx(gene["recoveries"]) and row["mean_recovery"] == pytest.approx(
+        gene["mean"]
+    )
+    assert row["headline"] and row["part"] == "evo2_panel" and row["n_generations"] == 2
+    cells = [record_cells(p, d) for p, d in docs]
+    assert set(cells[0]) == {("gene_completion", "PRO"), ("gene_completion.dataset_genes", "PRO")}
+    result = compare_cells(cells, ["lstm-0", "lstm-1"], n_bootstrap=50)
+    head = next(c for c in result["cells"] if c["task"] == "gene_completion")
+    assert head["score"] == "aa_recovery" and head["higher_is_better"] and head["unit"] == "genes"
+    scores = {m["model"]: m["score"] for m in head["models"]}
+    assert scores == pytest.approx({"lstm-0": outs[0]["aa_recovery"], "lstm-1": outs[1]["aa_recovery"]})
+    assert head["models"][1]["vs_reference"]["difference"] == pytest.approx(
+        scores["lstm-1"] - scores["lstm-0"]
+    )

@@ -14,8 +14,9 @@ def register(subparsers: Any) -> None:
         help="paired comparison of models scored on the same sites (intervals, rank groups)",
         description=(
             "Join the per-site records of two or more results files on their site keys and print, for "
-            "every task x dataset, each model's bits/nt, its paired difference to markov:auto (or the "
-            "first file) and to the best model with 95%% bootstrap intervals, and rank groups (models not "
+            "every task x dataset, each model's bits/nt (span tasks: identity, paired over whole spans), its "
+            "paired difference to markov:auto (or the first file) and to the best model with 95%% bootstrap "
+            "intervals, and rank groups (models not "
             "separable from a group's leader share its rank). Files whose protocol or data differ are "
             "refused."
         ),

@@ -39,13 +39,18 @@ def _vector(name: str, values: Any) -> np.ndarray:
 
 
 def _cluster_stats(
-    values: np.ndarray, groups: np.ndarray, n_bootstrap: int, rng: np.random.Generator
+    values: np.ndarray,
+    groups: np.ndarray,
+    n_bootstrap: int,
+    rng: np.random.Generator,
+    sizes: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(B, k) pooled means of ``values`` (n, k) over resamples of whole groups."""
+    """(B, k) pooled means of ``values`` (n, k) over resamples of whole groups; with ``sizes`` each item
+    is a sum over ``sizes[i]`` units (a span's matches over its nucleotides) and the mean is per unit."""
     keys, inverse = np.unique(groups, return_inverse=True)
     sums = np.zeros((len(keys), values.shape[1]))
     np.add.at(sums, inverse, values)
-    counts = np.bincount(inverse, minlength=len(keys)).astype(np.float64)
+    counts = np.bincount(inverse, weights=sizes, minlength=len(keys)).astype(np.float64)
     idx = rng.integers(0, len(keys), size=(n_bootstrap, len(keys)))
     return np.stack([sums[idx, j].sum(axis=1) for j in range(values.shape[1])], axis=1) / counts[idx].sum(
         axis=1, keepdims=True
@@ -84,6 +89,52 @@ def paired_difference(
         out["n_groups"] = len(np.unique(g))
         if out["n_groups"] >= MIN_CLUSTERS and n_bootstrap:
             c = percentile_intervals(_cluster_stats(d, g, n_bootstrap, rng), ci)[0]
+            out["cluster_ci"] = c
+            out["cluster_excludes_zero"] = bool(c[0] > 0 or c[1] < 0)
+    return out
+
+
+def paired_pooled_difference(
+    hits_a: Any,
+    hits_b: Any,
+    sizes: Any,
+    *,
+    groups: Sequence[Any] | None = None,
+    n_bootstrap: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``sum(hits_a) / sum(sizes) - sum(hits_b) / sum(sizes)`` over the same items (spans: matching out of
+    scored nucleotides, so the difference is one of pooled identity), in :func:`paired_difference`'s shape.
+
+    The item-level interval resamples whole items, never their units: the nucleotides of one infilled span
+    are not independent. Items with no unit (a span of N only) carry no information and are left out.
+    """
+    check_ci(n_bootstrap, ci)
+    x, y, n = _vector("hits_a", hits_a), _vector("hits_b", hits_b), _vector("sizes", sizes)
+    if not x.size == y.size == n.size:
+        raise ConfigError(f"a paired comparison needs the same items: {x.size}, {y.size}, {n.size} values")
+    keep = n > 0
+    if not keep.any():
+        raise ConfigError("no item has a scored unit")
+    d, n = (x - y)[keep][:, None], n[keep]
+    out: dict[str, Any] = {"difference": float(d.sum() / n.sum()), "n": int(keep.sum()), "ci_level": ci}
+    rng = np.random.default_rng(seed)
+    items = np.arange(d.shape[0])
+    lo_hi = (
+        percentile_intervals(_cluster_stats(d, items, n_bootstrap, rng, n), ci)[0] if n_bootstrap else None
+    )
+    out["ci"] = lo_hi or [None, None]
+    out["excludes_zero"] = None if lo_hi is None else bool(lo_hi[0] > 0 or lo_hi[1] < 0)
+    out["n_groups"], out["cluster_ci"], out["cluster_excludes_zero"] = None, None, None
+    if groups is not None:
+        g = np.asarray([str(v) for v in groups])
+        if g.size != keep.size:
+            raise ConfigError(f"groups must name one group per item ({keep.size}); got {g.size}")
+        g = g[keep]
+        out["n_groups"] = len(np.unique(g))
+        if out["n_groups"] >= MIN_CLUSTERS and n_bootstrap:
+            c = percentile_intervals(_cluster_stats(d, g, n_bootstrap, rng, n), ci)[0]
             out["cluster_ci"] = c
             out["cluster_excludes_zero"] = bool(c[0] > 0 or c[1] < 0)
     return out

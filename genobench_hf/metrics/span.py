@@ -65,7 +65,20 @@ def protein_recovery(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """
     if not pairs:
         raise ConfigError("amino_acids is empty: pass None when no gene was infilled")
-    matches, lengths, exact = [], [], 0
+    matches, lengths, exact = protein_matches(pairs)
+    return {
+        "n_genes": len(lengths),
+        "n_residues": sum(lengths),
+        "identity": sum(matches) / sum(lengths),
+        "macro_identity": sum(m / n for m, n in zip(matches, lengths, strict=True)) / len(lengths),
+        "exact": sum(exact) / len(lengths),
+    }
+
+
+def protein_matches(pairs: Sequence[tuple[str, str]]) -> tuple[list[int], list[int], list[bool]]:
+    """Per gene: identical residues, true protein length, and whether it was recovered exactly (the
+    quantities :func:`protein_recovery` pools; per-gene records keep them)."""
+    matches, lengths, exact = [], [], []
     for i, pair in enumerate(pairs):
         if len(pair) != 2 or not all(isinstance(s, str) for s in pair):
             raise ConfigError(f"amino_acids[{i}] must be a (predicted, true) pair of protein strings")
@@ -74,14 +87,20 @@ def protein_recovery(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
             raise ConfigError(f"amino_acids[{i}]: the true protein is empty")
         matches.append(sum(a == b for a, b in zip(pred, true, strict=False)))
         lengths.append(len(true))
-        exact += pred[: len(true)] == true and len(pred) >= len(true)
-    return {
-        "n_genes": len(lengths),
-        "n_residues": sum(lengths),
-        "identity": sum(matches) / sum(lengths),
-        "macro_identity": sum(m / n for m, n in zip(matches, lengths, strict=True)) / len(lengths),
-        "exact": exact / len(lengths),
-    }
+        exact.append(pred[: len(true)] == true and len(pred) >= len(true))
+    return matches, lengths, exact
+
+
+def span_matches(predicted: Sequence[str], truth: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per span: (scored nucleotides, matching nucleotides), the counts :func:`span_metrics` pools into
+    identity; kept per span so that a paired comparison can resample whole spans."""
+    lengths = _check_pairs(predicted, truth)
+    pred_b, true_b = _as_bytes("predicted", predicted), _as_bytes("truth", truth)
+    span_idx = np.repeat(np.arange(lengths.size), lengths)
+    scored = np.isin(true_b, _ACGT)
+    n = np.bincount(span_idx[scored], minlength=lengths.size)
+    hits = np.bincount(span_idx[scored], weights=(pred_b == true_b)[scored], minlength=lengths.size)
+    return n.astype(np.int64), hits.astype(np.int64)
 
 
 def span_metrics(

@@ -1,7 +1,9 @@
 """``genobench report``: results files -> a self-contained HTML report, a Markdown summary and figures.
 
 Every number shown is read from the results files (each cell keeps its file and JSON path); the report
-computes nothing that a results file does not already hold, apart from labelled presentational values.
+computes nothing that a results file does not already hold, apart from labelled presentational values and
+the paired comparisons (rank groups, paired intervals) that :mod:`genobench_hf.report.rankings` computes
+with :mod:`genobench_hf.compare` from the per-site records the files reference (checksum-verified).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from genobench_hf.report import detail_tables, gene_completion, tables
+from genobench_hf.report import detail_tables, gene_completion, rankings, tables
 from genobench_hf.report.collect import Run, score_tasks
 from genobench_hf.report.figures import Figure
 from genobench_hf.report.tables import Table
@@ -44,23 +44,55 @@ def _task_description(task: str) -> str:
     return meta.description if meta else ""
 
 
+def paired_section(runs: Sequence[Run], ranked: rankings.Rankings) -> Section:
+    """Per task: rank groups, paired intervals vs markov:auto and vs the best model, and n per cell."""
+    blocks = []
+    for task in rankings.paired_tasks(runs, ranked):
+        table = rankings.paired_table(runs, ranked, task)
+        if table is not None:
+            blocks.append(Block(heading=task, table=table))
+        elif "." not in task:
+            why = ranked.why_not(task, next(iter(tables.datasets_of(runs, task)), ""))
+            blocks.append(Block(heading=task, text=f"No paired comparison: {why}."))
+    if any(b.table for b in blocks):
+        lines = [*rankings.headline_half_widths(ranked), rankings.widths_line(ranked)]
+        blocks.insert(
+            0, Block(heading="Resolution", text=" ".join(line.removeprefix("- ") for line in lines))
+        )
+    return Section(
+        "paired",
+        "Paired comparisons",
+        "Every model is scored on the same sites, spans and genes, so models are compared on their per-item "
+        "differences (genobench compare): 95 % paired bootstrap intervals, by genome where a split holds at "
+        "least 5 genomes. These intervals, not the marginal ones, decide rank groups and highlights.",
+        blocks if any(b.table for b in blocks) else [],
+        "No per-site records in these files (results written before they existed): nothing is ranked.",
+    )
+
+
 def build_sections(runs: Sequence[Run], figures: dict[str, Figure]) -> list[Section]:
     def fig(name: str) -> list[Block]:
         return [Block(figure=figures[name])] if name in figures else []
 
     out: list[Section] = []
+    ranked = rankings.paired_rankings(runs)
     board = tables.leaderboard(runs)
+    if board is not None:
+        rankings.annotate_leaderboard(board, ranked)
     out.append(
         Section(
             "leaderboard",
             "Leaderboard",
-            "Main score of every task on every dataset (↓ lower is better, ↑ higher is better); the best model "
-            "per column is highlighted (bold in Markdown); small print: 95 % bootstrap interval over sites. Click a header to sort. "
-            "Baseline rows stay below the models.",
+            "Main score of every task on every dataset (↓ lower is better, ↑ higher is better); [r] = rank "
+            "group from the paired test on the sites every model was scored on (models not separable share a "
+            "rank); highlighted (bold in Markdown): rank group 1 where the paired test separates groups, never "
+            "from overlapping intervals. Small print: each model's own 95 % bootstrap interval over sites. "
+            "Click a header to sort. Baseline rows stay below the models.",
             [Block(table=board)] if board else [],
             "No task with a main score in these files.",
         )
     )
+    out.append(paired_section(runs, ranked))
     task_blocks = [
         Block(heading=task, text=_task_description(task), table=tables.task_table(runs, task))
         for task in score_tasks(runs)

@@ -117,6 +117,11 @@ class _GeneCompletion(Task):
             return self._score(context, name, ident, gen, cases, n_gen, cfg.seed, sampling)
 
         scored = score(scorer.name, context.models.identity(scorer), generate)
+        log = getattr(context, "record_genes", None)
+        for part in ("evo2_panel", "dataset_genes") if log is not None else ():
+            if isinstance(scored.get(part), dict):  # per-gene records (genobench_hf.site_records.GeneLog)
+                headline = part == scored["aa_recovery_source"]
+                log(self.metadata.name, dataset, cfg.split, part, headline, mode, scored[part]["per_gene"])
         out: dict[str, Any] = {
             "variant": self.variant,
             "protocol": protocol,

@@ -21,7 +21,7 @@ from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.infill import decoder_for, infill
 from genobench_hf.tasks.sampling import Window, model_alphabet, quotas, sample_spans, stable_seed
 
-GENE_COLUMNS = ("genome_id", "sequence", "cds", "chunk_start", "genetic_code")
+GENE_COLUMNS = ("genome_id", "contig_id", "chunk_index", "sequence", "cds", "chunk_start", "genetic_code")
 
 
 def sample_genes(
@@ -70,6 +70,14 @@ def _protein(span: str, strand: str, table: int) -> str:
     return translate(reverse_complement(span) if strand == "-" else span, table)
 
 
+def _log(context: Any, task: str, dataset: str, split: str, kind: str, windows: list[Window], pred: list[str],
+         decoder: Any, rows: Sequence[Mapping[str, Any]], proteins: Any = None) -> None:  # fmt: skip
+    """Per-span records (genobench_hf.site_records.SpanLog) when the context keeps them."""
+    log = getattr(context, "record_spans", None)
+    if log is not None:
+        log(task, dataset, split, kind, windows, pred, str(decoder), rows, proteins)
+
+
 @register_task
 class SpanImputation(Task):
     metadata = TaskMetadata(
@@ -115,6 +123,7 @@ class SpanImputation(Task):
                 out["by_length"][str(length)] = skipped(str(exc))
                 continue
             out["by_length"][str(length)] = span_metrics(pred, truth, max_distance=50)
+            _log(context, self.metadata.name, dataset, cfg.split, f"span{length}", windows, pred, mode, rows)
             preds += pred
             truths += truth
             for name, base in baselines.items():
@@ -155,4 +164,6 @@ class SpanImputation(Task):
             (_protein(p, cds["strand"], cds["table"]), _protein(t, cds["strand"], cds["table"]))
             for p, t, (_, cds) in zip(pred, truth, picked, strict=True)
         ]
+        decoder = decoder_for(scorer)
+        _log(context, self.metadata.name, dataset, cfg.split, "gene", windows, pred, decoder, rows, pairs)
         return span_metrics(pred, truth, amino_acids=pairs, max_distance=50)
