@@ -28,6 +28,8 @@ def test_run_writes_results_and_report(built_corpus, tmp_path: Path) -> None:
         doc["results"]
     )
     assert (out / "models" / "cnn-VIR" / "training_metrics.json").exists()
+    # the merged file's per-site record references point at the records written beside results/parts/
+    assert (out / "results" / doc["site_records"]["file"]).exists()
     markov = json.loads((out / "results" / "markov-auto.json").read_text())
     assert set(markov["results"]["transfer"]["VIR"]["by_train"]) == {"PRO", "EUK", "VIR"}
     html = (out / "report" / "report.html").read_text()

@@ -134,6 +134,7 @@ def _run(args: argparse.Namespace, display: Any, units: list[Any]) -> int:
     from genobench_hf.data.build import build_all
     from genobench_hf.report import build_report
     from genobench_hf.results import write_results
+    from genobench_hf.site_records import rebase_records
     from genobench_hf.summary_table import print_summary
     from genobench_hf.tasks.transfer import merge_transfer_rows
 
@@ -181,7 +182,10 @@ def _run(args: argparse.Namespace, display: Any, units: list[Any]) -> int:
             str(folder), tasks, part, full
         )
     for arch, rows in by_family.items():
-        main = rows.get(FULL_TASK_KINGDOM) or next(iter(rows.values()))
+        kingdom = FULL_TASK_KINGDOM if FULL_TASK_KINGDOM in rows else next(iter(rows))
+        target = results_dir / f"genobench-{arch}.json"
+        # the merged file lives beside parts/: its per-site record references must follow the records
+        main = rebase_records(rows[kingdom], results_dir / "parts" / f"{arch}-{kingdom}.json", target)
         mixed = transfer_protocol_notes(arch, rows)
         merged = merge_transfer_rows(list(rows.values()))
         doc = dict(main)
@@ -192,7 +196,7 @@ def _run(args: argparse.Namespace, display: Any, units: list[Any]) -> int:
             "transfer_models": {k: d["config"]["model"] for k, d in rows.items()},
             "protocol_warnings": mixed,
         }
-        written.append(write_results(doc, results_dir / f"genobench-{arch}.json"))
+        written.append(write_results(doc, target))
     with display.stage("report"):
         report = build_report(written, out / "report", title="genobench: default benchmark")
     print(f"genobench: datasets in {data_dir}, results in {results_dir}, report in {report.html}")
