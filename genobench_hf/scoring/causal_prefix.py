@@ -11,6 +11,10 @@ ids, so each candidate sees exactly the positions and keys of its own full windo
 as the 4 full windows up to float reordering (tests/test_causal_bayes.py states the tolerance). A model
 whose forward does not honour a cache, a 2-D mask over it or position ids fails :func:`cache_agrees`
 once and is scored on the full windows instead.
+
+A recurrent model that advertises ``resumable_state`` (genobench's LSTMs) takes the same path with its
+``state`` in place of a cache: the prefix pass returns each row's state after its last real token, the
+state is repeated x4 and the suffixes run from it; the same self-check guards it.
 """
 
 from __future__ import annotations
@@ -62,7 +66,10 @@ def prefix_scores(
 
     Sites are batched by their (prefix, suffix) width bucket, ``batch_size // 4`` at a time (so a suffix
     pass holds at most ``batch_size`` rows), which keeps each site's numbers independent of its
-    batch-mates. ``pad_extra`` widens every prefix by that many pad tokens (the self-check's probe).
+    batch-mates. A model resumed from its ``state`` takes ``batch_size // 2`` sites: its suffix pass
+    has no attention, so 2x the rows of about half a window hold the tokens of a full-window pass,
+    and a recurrent pass costs per step, not per row. ``pad_extra`` widens every prefix by that many
+    pad tokens (the self-check's probe).
     """
     out = np.zeros((len(work), N_CANDIDATES))
     if not work:
@@ -70,7 +77,8 @@ def prefix_scores(
     wp = bucket_widths([len(w.prefix) for w in work], None, KV_PAD_MULTIPLE) + pad_extra
     ws = bucket_widths([max(len(s) - 1 for s in w.suffixes) for w in work], None, KV_PAD_MULTIPLE)
     key = wp * (int(ws.max()) + 1) + ws  # one bucket per (prefix width, suffix width)
-    for idx, _ in iter_buckets(key, max(1, batch_size // N_CANDIDATES)):
+    per = batch_size // (2 if resumes_from_state(loaded.model) else N_CANDIDATES)
+    for idx, _ in iter_buckets(key, max(1, per)):
         batch = [work[j] for j in idx]
         out[idx] = _batch_scores(loaded, batch, int(wp[idx[0]]), int(ws[idx[0]]), autocast)
     return out
@@ -98,25 +106,33 @@ def _batch_scores(
         rest = [s[:-1] for w in batch for s in w.suffixes]
         if ws == 0 or not any(len(r) for r in rest):
             return scores
-        past = expand_cache(
-            getattr(out, "cache", None) or getattr(out, "past_key_values", None), N_CANDIDATES
-        )
-        del out
         sids, smask = pad_batch(rest, pad, ws)
-        pos = np.repeat(lengths, N_CANDIDATES)[:, None] + np.arange(ws)[None, :]
-        attn = torch.cat([mask_t.repeat_interleave(N_CANDIDATES, 0), torch.from_numpy(smask).to(device)], 1)
-        out = model(
-            input_ids=torch.from_numpy(sids).to(device),
-            attention_mask=attn,
-            position_ids=torch.from_numpy(pos).to(device),
-            use_cache=True,
-            **{cache_argument(model): past},
-        )
+        smask_t = torch.from_numpy(smask).to(device)
+        if resumes_from_state(model):  # a recurrent model: its state after each prefix is all it needs
+            kw = {"state": model.repeat_state(out.state, N_CANDIDATES), "attention_mask": smask_t}
+        else:
+            past = expand_cache(
+                getattr(out, "cache", None) or getattr(out, "past_key_values", None), N_CANDIDATES
+            )
+            pos = np.repeat(lengths, N_CANDIDATES)[:, None] + np.arange(ws)[None, :]
+            kw = {
+                "attention_mask": torch.cat([mask_t.repeat_interleave(N_CANDIDATES, 0), smask_t], 1),
+                "position_ids": torch.from_numpy(pos).to(device),
+                cache_argument(model): past,
+            }
+        del out
+        out = model(input_ids=torch.from_numpy(sids).to(device), use_cache=True, **kw)
         reads = [np.arange(len(r)) for r in rest]
         targets = [s[1:] for w in batch for s in w.suffixes]
         tail = select_log_probs(out.logits, reads, targets)
     owner = [np.array([r]) for r in range(len(rest))]
     return scores + reduce_scores(tail, owner, len(rest)).reshape(n, N_CANDIDATES)
+
+
+def resumes_from_state(model: torch.nn.Module) -> bool:
+    """A model advertising ``resumable_state`` (and ``repeat_state``): with ``use_cache=True`` its
+    ``state`` is each row's after its last unpadded position, and ``state=`` continues from it."""
+    return bool(getattr(model, "resumable_state", False)) and hasattr(model, "repeat_state")
 
 
 def cache_argument(model: torch.nn.Module) -> str:
