@@ -64,12 +64,9 @@ def prefix_scores(
 ) -> np.ndarray:
     """``(len(work), 4)`` summed log-probs of each candidate's suffix given the shared prefix.
 
-    Sites are batched by their (prefix, suffix) width bucket, ``batch_size // 4`` at a time (so a suffix
-    pass holds at most ``batch_size`` rows), which keeps each site's numbers independent of its
-    batch-mates. A model resumed from its ``state`` takes ``batch_size // 2`` sites: its suffix pass
-    has no attention, so 2x the rows of about half a window hold the tokens of a full-window pass,
-    and a recurrent pass costs per step, not per row. ``pad_extra`` widens every prefix by that many
-    pad tokens (the self-check's probe).
+    Sites are batched by their (prefix, suffix) width bucket, which keeps each site's numbers independent
+    of their batch-mates, :func:`sites_per_pass` at a time. ``pad_extra`` widens every prefix by that
+    many pad tokens (the self-check's probe).
     """
     out = np.zeros((len(work), N_CANDIDATES))
     if not work:
@@ -77,11 +74,23 @@ def prefix_scores(
     wp = bucket_widths([len(w.prefix) for w in work], None, KV_PAD_MULTIPLE) + pad_extra
     ws = bucket_widths([max(len(s) - 1 for s in w.suffixes) for w in work], None, KV_PAD_MULTIPLE)
     key = wp * (int(ws.max()) + 1) + ws  # one bucket per (prefix width, suffix width)
-    per = batch_size // (2 if resumes_from_state(loaded.model) else N_CANDIDATES)
-    for idx, _ in iter_buckets(key, max(1, per)):
-        batch = [work[j] for j in idx]
-        out[idx] = _batch_scores(loaded, batch, int(wp[idx[0]]), int(ws[idx[0]]), autocast)
+    for k in np.unique(key):
+        group = np.flatnonzero(key == k)
+        p, q = int(wp[group[0]]), int(ws[group[0]])
+        for sub, _ in iter_buckets(np.zeros(len(group), dtype=np.int64), sites_per_pass(batch_size, p, q)):
+            idx = group[sub]
+            out[idx] = _batch_scores(loaded, [work[j] for j in idx], p, q, autocast)
     return out
+
+
+def sites_per_pass(batch_size: int, wp: int, ws: int) -> int:
+    """Sites per (prefix, suffix) pass: as many as keep the suffix pass (4 rows of ``ws`` per site, each
+    attending to ``wp + ws``) within the tokens and attention of a full-window pass of ``batch_size``
+    windows of ``wp + ws``, between ``batch_size // 4`` and ``batch_size``. For a centred site that is
+    ``batch_size // 2``: each pass costs about one full-window forward (on a loaded CPU the per-forward
+    overhead dominates these small models) and covers twice the sites."""
+    fit = batch_size * (wp + ws) // (N_CANDIDATES * max(ws, 1))
+    return max(1, batch_size // N_CANDIDATES, min(batch_size, fit))
 
 
 def _batch_scores(
