@@ -28,7 +28,7 @@ from genobench_hf.scoring.loading import wrap_model
 from genobench_hf.testing import real_dna, sample_requests
 
 BATCH = 16  # genobench evaluate's default
-ARCHS = ("transformer", "lstm", "cnn")
+ARCHS = ("transformer", "cnn")  # the LSTM state path is off (layers.LstmStack.resumable)
 
 
 def main() -> None:

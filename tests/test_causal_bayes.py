@@ -158,7 +158,7 @@ def _genobench(arch: str) -> LoadedModel:
     return wrap_model(model, M.dna_char_tokenizer(causal=True))
 
 
-@pytest.mark.parametrize("arch", ["transformer", "lstm", "lstm_stateful", "cnn"])
+@pytest.mark.parametrize("arch", ["transformer", "cnn"])
 def test_genobench_models_share_the_prefix(arch: str) -> None:
     """genobench's transformer (its key/value cache), LSTMs (their recurrent state) and CNN (its layers'
     last receptive-field inputs, its ``state``) take the shared
@@ -176,10 +176,10 @@ def test_genobench_models_share_the_prefix(arch: str) -> None:
     assert np.abs(probs(fast, r, 1) - got).max() < 1e-5  # CPU conv kernels are chosen per batch shape
 
 
-@pytest.mark.parametrize("arch", ["cnn_lstm", "cnn_dilated"])
+@pytest.mark.parametrize("arch", ["cnn_lstm", "cnn_dilated", "lstm"])
 def test_archs_without_a_resumable_state_score_full_windows(arch: str) -> None:
     """cnn_lstm's state is its LSTM's only (the convolutions need the left context), cnn_dilated has
-    none: full windows, without a warning."""
+    none, the LSTM's state path is switched off (layers.LstmStack.resumable): full windows, no warning."""
     loaded = _genobench(arch)
     assert not loaded.model.resumable_state
     sc = CausalLMScorer(loaded)
