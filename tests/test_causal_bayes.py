@@ -12,6 +12,7 @@ import pytest
 import torch
 from tokenizers import processors
 
+import genobench_hf.models as M
 from genobench_hf import testing as T
 from genobench_hf.errors import ConfigError
 from genobench_hf.scoring.base import BASES, ScoreRequest
@@ -146,6 +147,48 @@ def test_prefix_cache_equals_full_windows(name: str, arch: str) -> None:
     wide = wrap_model(T.tiny_causal_lm(loaded.tokenizer, arch=arch).double(), loaded.tokenizer)
     exact = CausalLMScorer(wide), CausalLMScorer(wide, prefix_cache=False)
     assert np.abs(probs(exact[0], r) - probs(exact[1], r)).max() < 1e-10
+
+
+def _genobench(arch: str) -> LoadedModel:
+    """genobench's own causal arch, untrained but with a sharpened head (peaked, informative scores)."""
+    torch.manual_seed(0)
+    model = M.build_model(arch).eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(30.0)
+    return wrap_model(model, M.dna_char_tokenizer(causal=True))
+
+
+@pytest.mark.parametrize("arch", ["transformer", "cnn"])
+def test_genobench_models_share_the_prefix(arch: str) -> None:
+    """genobench's transformer (its key/value cache), LSTMs (their recurrent state) and CNN (its layers'
+    last receptive-field inputs, its ``state``) take the shared
+    prefix path, with the full windows' numbers within the stated 1e-5 and batch-size invariant."""
+    loaded = _genobench(arch)
+    r = [q for w in (33, 48, 97) for q in reqs("imputation", 6, seed=6, window=w)]  # ragged prefixes
+    fast, full = CausalLMScorer(loaded), CausalLMScorer(loaded, prefix_cache=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = probs(fast, r, 8)
+    ref = probs(full, r, 8)
+    assert np.abs(ref - 0.25).max() > 0.05  # informative: a wrong cache would show
+    assert np.abs(got - ref).max() < 1e-5
+    assert fast._cache_ok is True
+    assert np.abs(probs(fast, r, 1) - got).max() < 1e-5  # CPU conv kernels are chosen per batch shape
+
+
+@pytest.mark.parametrize("arch", ["cnn_lstm", "cnn_dilated", "lstm"])
+def test_archs_without_a_resumable_state_score_full_windows(arch: str) -> None:
+    """cnn_lstm's state is its LSTM's only (the convolutions need the left context), cnn_dilated has
+    none, the LSTM's state path is switched off (layers.LstmStack.resumable): full windows, no warning."""
+    loaded = _genobench(arch)
+    assert not loaded.model.resumable_state
+    sc = CausalLMScorer(loaded)
+    r = reqs("imputation", 4, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = probs(sc, r)
+    assert sc._cache_ok is False
+    assert np.array_equal(got, probs(CausalLMScorer(loaded, prefix_cache=False), r))
 
 
 class _IgnoresPositions(torch.nn.Module):

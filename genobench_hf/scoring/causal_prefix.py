@@ -11,6 +11,10 @@ ids, so each candidate sees exactly the positions and keys of its own full windo
 as the 4 full windows up to float reordering (tests/test_causal_bayes.py states the tolerance). A model
 whose forward does not honour a cache, a 2-D mask over it or position ids fails :func:`cache_agrees`
 once and is scored on the full windows instead.
+
+A recurrent model that advertises ``resumable_state`` (genobench's LSTMs) takes the same path with its
+``state`` in place of a cache: the prefix pass returns each row's state after its last real token, the
+state is repeated x4 and the suffixes run from it; the same self-check guards it.
 """
 
 from __future__ import annotations
@@ -60,9 +64,9 @@ def prefix_scores(
 ) -> np.ndarray:
     """``(len(work), 4)`` summed log-probs of each candidate's suffix given the shared prefix.
 
-    Sites are batched by their (prefix, suffix) width bucket, ``batch_size // 4`` at a time (so a suffix
-    pass holds at most ``batch_size`` rows), which keeps each site's numbers independent of its
-    batch-mates. ``pad_extra`` widens every prefix by that many pad tokens (the self-check's probe).
+    Sites are batched by their (prefix, suffix) width bucket, which keeps each site's numbers independent
+    of their batch-mates, :func:`sites_per_pass` at a time. ``pad_extra`` widens every prefix by that
+    many pad tokens (the self-check's probe).
     """
     out = np.zeros((len(work), N_CANDIDATES))
     if not work:
@@ -70,10 +74,23 @@ def prefix_scores(
     wp = bucket_widths([len(w.prefix) for w in work], None, KV_PAD_MULTIPLE) + pad_extra
     ws = bucket_widths([max(len(s) - 1 for s in w.suffixes) for w in work], None, KV_PAD_MULTIPLE)
     key = wp * (int(ws.max()) + 1) + ws  # one bucket per (prefix width, suffix width)
-    for idx, _ in iter_buckets(key, max(1, batch_size // N_CANDIDATES)):
-        batch = [work[j] for j in idx]
-        out[idx] = _batch_scores(loaded, batch, int(wp[idx[0]]), int(ws[idx[0]]), autocast)
+    for k in np.unique(key):
+        group = np.flatnonzero(key == k)
+        p, q = int(wp[group[0]]), int(ws[group[0]])
+        for sub, _ in iter_buckets(np.zeros(len(group), dtype=np.int64), sites_per_pass(batch_size, p, q)):
+            idx = group[sub]
+            out[idx] = _batch_scores(loaded, [work[j] for j in idx], p, q, autocast)
     return out
+
+
+def sites_per_pass(batch_size: int, wp: int, ws: int) -> int:
+    """Sites per (prefix, suffix) pass: as many as keep the suffix pass (4 rows of ``ws`` per site, each
+    attending to ``wp + ws``) within the tokens and attention of a full-window pass of ``batch_size``
+    windows of ``wp + ws``, between ``batch_size // 4`` and ``batch_size``. For a centred site that is
+    ``batch_size // 2``: each pass costs about one full-window forward (on a loaded CPU the per-forward
+    overhead dominates these small models) and covers twice the sites."""
+    fit = batch_size * (wp + ws) // (N_CANDIDATES * max(ws, 1))
+    return max(1, batch_size // N_CANDIDATES, min(batch_size, fit))
 
 
 def _batch_scores(
@@ -98,25 +115,33 @@ def _batch_scores(
         rest = [s[:-1] for w in batch for s in w.suffixes]
         if ws == 0 or not any(len(r) for r in rest):
             return scores
-        past = expand_cache(
-            getattr(out, "cache", None) or getattr(out, "past_key_values", None), N_CANDIDATES
-        )
-        del out
         sids, smask = pad_batch(rest, pad, ws)
-        pos = np.repeat(lengths, N_CANDIDATES)[:, None] + np.arange(ws)[None, :]
-        attn = torch.cat([mask_t.repeat_interleave(N_CANDIDATES, 0), torch.from_numpy(smask).to(device)], 1)
-        out = model(
-            input_ids=torch.from_numpy(sids).to(device),
-            attention_mask=attn,
-            position_ids=torch.from_numpy(pos).to(device),
-            use_cache=True,
-            **{cache_argument(model): past},
-        )
+        smask_t = torch.from_numpy(smask).to(device)
+        if resumes_from_state(model):  # a recurrent model: its state after each prefix is all it needs
+            kw = {"state": model.repeat_state(out.state, N_CANDIDATES), "attention_mask": smask_t}
+        else:
+            past = expand_cache(
+                getattr(out, "cache", None) or getattr(out, "past_key_values", None), N_CANDIDATES
+            )
+            pos = np.repeat(lengths, N_CANDIDATES)[:, None] + np.arange(ws)[None, :]
+            kw = {
+                "attention_mask": torch.cat([mask_t.repeat_interleave(N_CANDIDATES, 0), smask_t], 1),
+                "position_ids": torch.from_numpy(pos).to(device),
+                cache_argument(model): past,
+            }
+        del out
+        out = model(input_ids=torch.from_numpy(sids).to(device), use_cache=True, **kw)
         reads = [np.arange(len(r)) for r in rest]
         targets = [s[1:] for w in batch for s in w.suffixes]
         tail = select_log_probs(out.logits, reads, targets)
     owner = [np.array([r]) for r in range(len(rest))]
     return scores + reduce_scores(tail, owner, len(rest)).reshape(n, N_CANDIDATES)
+
+
+def resumes_from_state(model: torch.nn.Module) -> bool:
+    """A model advertising ``resumable_state`` (and ``repeat_state``): with ``use_cache=True`` its
+    ``state`` is each row's after its last unpadded position, and ``state=`` continues from it."""
+    return bool(getattr(model, "resumable_state", False)) and hasattr(model, "repeat_state")
 
 
 def cache_argument(model: torch.nn.Module) -> str:
