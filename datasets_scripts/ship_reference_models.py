@@ -17,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from genobench_hf.training.recipe import BASELINES_DIR, REFERENCE_MODELS
+from genobench_hf.training.recipe import BASELINES_DIR, SHIPPED_MODELS
 
 MAX_TOTAL_BYTES = 25 * 1024 * 1024  # the limit for all shipped weights together
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partial", action="store_true", help="ship the finished ones, skip the rest")
     args = parser.parse_args(argv)
     problems, ready = [], []
-    for ref in REFERENCE_MODELS:
+    for ref in SHIPPED_MODELS:
         why = check(args.runs / ref.name, ref.steps)
         (problems.append(f"{ref.name}: {why}") if why else ready.append(ref))
     if problems and not args.partial:

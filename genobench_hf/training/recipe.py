@@ -38,6 +38,7 @@ class ReferenceModel:
     dataset: str
     steps: int
     objective: Literal["clm", "mlm"] = "clm"
+    ship: bool = True  # False: in the recipe (``--reference``, ``run --archs all`` train it) but not shipped
 
     @property
     def name(self) -> str:
@@ -53,6 +54,8 @@ class ReferenceModel:
 
 
 _PRO_ARCHS = ("lstm", "lstm_stateful", "cnn", "cnn_lstm", "cnn_dilated", "transformer")
+#: not trained for shipping yet: the 2-core CPU time of this round went to the default set first
+_NOT_SHIPPED = frozenset({"lstm_stateful", "cnn_lstm", "cnn_dilated"})
 _TRANSFER_ARCHS = ("lstm", "cnn", "transformer")
 
 
@@ -61,11 +64,12 @@ def _steps(arch: str, base: int) -> int:
 
 
 REFERENCE_MODELS: tuple[ReferenceModel, ...] = (
-    *(ReferenceModel(a, "PRO", _steps(a, PRO_STEPS)) for a in _PRO_ARCHS),
+    *(ReferenceModel(a, "PRO", _steps(a, PRO_STEPS), ship=a not in _NOT_SHIPPED) for a in _PRO_ARCHS),
     ReferenceModel("transformer", "PRO", _steps("transformer", PRO_STEPS), objective="mlm"),
     *(ReferenceModel(a, k, _steps(a, OTHER_STEPS)) for k in ("EUK", "VIR") for a in _TRANSFER_ARCHS),
 )
 BY_NAME = {m.name: m for m in REFERENCE_MODELS}
+SHIPPED_MODELS = tuple(m for m in REFERENCE_MODELS if m.ship)
 
 
 def reference(name: str) -> ReferenceModel:
