@@ -76,7 +76,7 @@ def differences(got: Any, want: Any, where: str = "") -> list[str]:
     if isinstance(want, dict) and isinstance(got, dict):
         out = [f"{where}/{k}: missing" for k in want if k not in got]
         out += [f"{where}/{k}: unexpected" for k in got if k not in want]
-        for k in want.keys() & got.keys():
+        for k in [k for k in want if k in got]:
             out += differences(got[k], want[k], f"{where}/{k}")
         return out
     if isinstance(want, list) and isinstance(got, list):
