@@ -1,3 +1,3 @@
 """genobench: a benchmark for DNA language models on the Hugging Face stack."""
 
-__version__ = "0.1.0"
+from genobench_hf.version import __version__ as __version__

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from genobench_hf import __version__
 from genobench_hf.content import content_files, folder_digest
 from genobench_hf.errors import ConfigError
+from genobench_hf.version import __version__
 
 ROW_COLUMNS = ("genome_id", "sequence")
 

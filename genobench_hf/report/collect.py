@@ -16,12 +16,13 @@ from typing import Any
 
 from genobench_hf.errors import InputError
 from genobench_hf.results import load_results
+from genobench_hf.task_config import DATASET_NAMES
 
 #: tasks with a section of their own instead of leaderboard columns
 SPECIAL_TASKS = ("transfer", "conservation", "aa_probe", "cds_probe", "neuron_importance", "efficiency")
 #: display order of the score tasks; unknown tasks follow alphabetically
 TASK_ORDER = ("imputation", "next_nucleotide", "imputation_dense", "span_imputation", "rare_species")
-DATASET_ORDER = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
+DATASET_ORDER = DATASET_NAMES  # the catalog's order
 #: scores whose meaning is known without the task registry (key -> higher is better)
 KNOWN_SCORES = {
     "bits_per_nt": False,

@@ -36,7 +36,7 @@ from genobench_hf.metrics import nucleotide_metrics, site_scores
 from genobench_hf.metrics.conservation import conservation_correlation
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, SiteScores
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.sampling import Window, model_alphabet, quotas, stable_seed
 
 MIN_ALIGNED = 2
@@ -228,7 +228,7 @@ class Conservation(Task):
         protocol="imputation",
         main_score="spearman",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
         reference="DESIGN.md 'Other defaults: Conservation'; not GUANinE cons30 (phyloP)",
     )
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from genobench_hf.errors import ModelError
+from genobench_hf.execution import fingerprint
 from genobench_hf.gene_completion.panel import (
     N_GENERATIONS,
     PANELS,
@@ -40,7 +41,7 @@ from genobench_hf.generation import GenerationRequest, Sampling, generator_for, 
 from genobench_hf.metrics import amino_acid_recovery, gene_completion_summary
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, kingdom_of, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, kingdom_of, register_task
 from genobench_hf.tasks.gene_cases import dataset_cases
 from genobench_hf.tasks.generate import cached_chunks
 from genobench_hf.tasks.infill import iterative_infill
@@ -158,8 +159,6 @@ class _GeneCompletion(Task):
         sampling: Sampling,
     ) -> dict[str, Any]:
         """Generate ``n_gen`` continuations per case (chunk-cached), score them; main score and summaries."""
-        from genobench_hf.execution import fingerprint
-
         recoveries: dict[str, list[float]] = {}
         meta: dict[str, dict[str, Any]] = {}
         for case in cases:
@@ -261,7 +260,7 @@ class GeneCompletion(_GeneCompletion):
         protocol=None,
         main_score="aa_recovery",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
         reference="Brixi et al., Genome modelling and design across all domains of life with Evo 2, Nature 2026",
     )
 
@@ -279,5 +278,5 @@ class GeneCompletionInfill(_GeneCompletion):
         protocol=None,
         main_score="aa_recovery",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf.execution import fingerprint
 from genobench_hf.generation import GenerationRequest, Generator, Sampling, choose, generator_for
 from genobench_hf.scoring.base import BASES, Scorer, ScoreRequest
 from genobench_hf.tasks.generate import cached_chunks
@@ -55,8 +56,6 @@ def infill(
     per_step: int | None = None,
 ) -> list[str]:
     """Predicted bases at each window's sites (in site order), by the decoder the scorer supports."""
-    from genobench_hf.execution import fingerprint  # not at module level: execution imports tasks
-
     mode = decoder_for(scorer)
     if mode is None:
         raise ValueError(f"{scorer.name} supports neither imputation_dense nor next_nucleotide")

@@ -21,7 +21,7 @@ from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.probes import AA_CLASSES, FRAME_CLASSES, RowLabels
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.probe_suite import ProbeSuite
 
 COLUMNS = ("genome_id", "sequence", "chunk_start", "genetic_code", "cds")
@@ -142,7 +142,7 @@ class AminoAcidProbe(ProbeTask):
         protocol=None,
         main_score="accuracy",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
     )
 
 
@@ -157,5 +157,5 @@ class CodingProbe(ProbeTask):
         protocol=None,
         main_score="accuracy",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
     )

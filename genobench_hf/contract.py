@@ -1,0 +1,136 @@
+"""The contract between tasks, the executor and scorers (bottom layer: imports nothing of genobench's above).
+
+A task turns datasets into :class:`ScoreRequest` objects; a scorer turns each request into
+:class:`SiteScores` (a probability over A, C, G, T per hidden site). Every model kind (masked LM, causal
+LM, seq2seq LM, Markov chain) implements :class:`Scorer`, so the tasks and metrics never branch on the
+model kind; what differs between kinds that a task must know is a property of the scorer
+(:attr:`Scorer.left_only`), never its name. ``scoring.base`` re-exports these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from genobench_hf.seeding import stable_seed
+
+Protocol_ = Literal["imputation", "next_nucleotide", "imputation_dense"]
+PROTOCOLS: tuple[str, ...] = ("imputation", "next_nucleotide", "imputation_dense")
+BASES = "ACGT"
+BASE_INDEX = {b: i for i, b in enumerate(BASES)}
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """One window and the sites hidden in it: THE request type between tasks, the executor and scorers.
+
+    ``window`` is in the model alphabet (ACGTN) and still holds the true bases at ``sites``; hiding them is
+    the scorer's job, so one request serves every model kind. ``targets`` are for metrics and leak tests
+    only: a scorer never reads them. ``frame_seed`` is the window's identity (tasks: genome, row, start),
+    from which fixed-frame scorers draw each site's frame offset (:mod:`genobench_hf.scoring.frames`);
+    without it they draw from the window with its sites hidden.
+
+    Tasks sample a window once and score it under several protocols (``imputation`` and
+    ``next_nucleotide`` share their sites), so ``protocol`` may be left unbound (None) until the executor
+    binds it (:meth:`bind`); a bound request is checked (sites are ACGT positions of the window).
+    ``genome_id``, ``row``, ``start`` (where the window was cut) and ``gc`` (GC of its unhidden ACGT
+    positions) are the site metadata of the per-genome, per-GC metrics and the site records.
+    """
+
+    window: str
+    sites: tuple[int, ...]
+    protocol: Protocol_ | None = None
+    targets: tuple[int, ...] = field(default=(), compare=False)
+    frame_seed: int | None = None
+    genome_id: str = field(default="", compare=False)
+    row: int = field(default=-1, compare=False)
+    start: int = field(default=0, compare=False)
+    gc: float = field(default=float("nan"), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.protocol is None:
+            return
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}")
+        if not self.sites:
+            raise ValueError("a request needs at least one site")
+        for s in self.sites:
+            if not 0 <= s < len(self.window) or self.window[s] not in BASES:
+                raise ValueError(f"site {s} is not an ACGT position of the window")
+
+    @classmethod
+    def make(cls, genome_id: str, row: int, start: int, window: str, sites: Sequence[int]) -> ScoreRequest:
+        """A sampled window (protocol unbound): targets, GC and the frame seed derived from its identity and
+        text -- model-independent and never a function of a hidden base."""
+        sites = tuple(int(s) for s in sites)
+        return cls(
+            window,
+            sites,
+            targets=tuple(BASE_INDEX[window[s]] for s in sites),
+            frame_seed=stable_seed("frame", genome_id, row, start),
+            genome_id=genome_id,
+            row=row,
+            start=start,
+            gc=gc_without(window, sites),
+        )
+
+    def bind(self, protocol: Protocol_) -> ScoreRequest:
+        """This request under ``protocol`` (checked); itself when already bound to it."""
+        return self if self.protocol == protocol else replace(self, protocol=protocol)
+
+
+@dataclass
+class SiteScores:
+    """Probabilities over A, C, G, T for each site of one request (rows sum to 1).
+
+    ``frame`` (fixed-frame k-mer tokenizers): per site, its offset in the covering token and that token's
+    width; offset -1 marks a site covered by no token, whose probabilities carry no information and which
+    the metrics leave out (and count)."""
+
+    probs: np.ndarray
+    mass_outside: np.ndarray
+    path: str
+    approximate: bool = False
+    frame: np.ndarray | None = None
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Anything that scores requests: a wrapped transformers model, a Markov chain, a test double."""
+
+    name: str
+
+    def skip_reason(self, protocol: Protocol_) -> str | None:
+        """``None`` if the protocol is supported, else why not (reported as ``{"skipped": reason}``)."""
+        ...
+
+    def score(self, requests: Sequence[ScoreRequest], batch_size: int) -> list[SiteScores]:
+        """Score every request; the result list is aligned with ``requests``."""
+        ...
+
+
+def normalise_log_scores(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis in float64 (the shared final step of every candidate rule)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    out = np.exp(scores)
+    return out / out.sum(axis=-1, keepdims=True)
+
+
+#: byte -> is it an A, C, G or T (uppercase); byte -> is it G or C
+IS_ACGT = np.zeros(256, dtype=bool)
+IS_ACGT[[ord(b) for b in BASES]] = True
+IS_GC = np.zeros(256, dtype=bool)
+IS_GC[[ord("G"), ord("C")]] = True
+
+
+def gc_without(window: str, hidden: Sequence[int]) -> float:
+    """GC fraction of the window's ACGT positions that are not hidden (nan if none)."""
+    arr = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
+    keep = IS_ACGT[arr].copy()
+    keep[list(hidden)] = False
+    n = int(keep.sum())
+    return float(IS_GC[arr][keep].sum() / n) if n else float("nan")
