@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -110,6 +111,66 @@ class Scorer(Protocol):
     def score(self, requests: Sequence[ScoreRequest], batch_size: int) -> list[SiteScores]:
         """Score every request; the result list is aligned with ``requests``."""
         ...
+
+
+def in_training_data(scorer: Scorer, split: str) -> bool | str:
+    """Whether a genome of ``split`` was in the scorer's training data; "unknown" for external models.
+
+    The one optional member of the :class:`Scorer` contract: ``trained_on_genobench_train = True`` marks a
+    scorer fitted on genobench's own train split (the Markov chains), whose training genomes are known;
+    absent means False (a published model: its training data is not ours to know)."""
+    return split == "train" if getattr(scorer, "trained_on_genobench_train", False) else "unknown"
+
+
+class DataStore(Protocol):
+    """The data face of a run: built dataset rows by split, and their content fingerprint."""
+
+    def rows(self, dataset: str, split: str, columns: tuple[str, ...] = ...) -> list[dict[str, Any]]: ...
+    def splits(self, dataset: str) -> list[str]: ...
+    def fingerprint(self, dataset: str) -> str: ...
+
+
+class HiddenStateEncoder(Protocol):
+    """The hidden-state face of a neural model (probes, ablation): weights, tokenizer and their kinds
+    (:class:`genobench_hf.scoring.loading.LoadedModel`)."""
+
+    model: Any
+    tokenizer: Any
+    model_kind: str
+    tokenizer_kind: Any
+
+
+class ChunkRunner(Protocol):
+    """Where a run's chunked, cached work goes: this process's rank, the world size, the chunk cache."""
+
+    rank: int
+    world_size: int
+    cache_dir: Path | None
+    show_progress: bool
+
+
+class RunContext(Protocol):
+    """What a task may use besides the scorer it is handed (:meth:`genobench_hf.tasks.base.Task.run`).
+
+    Every face is explicit -- a task never guesses with ``getattr``: ``store`` (rows, splits,
+    fingerprints), ``encoder`` (the model's hidden states; None when the model has none, e.g. a Markov
+    chain), ``executor`` (sharding and the chunk cache), ``score`` (sharded, cached scoring of requests),
+    the baselines of a dataset, a scorer's content identity (for cache keys) and the per-site records.
+    ``genobench_hf.runner.RunContext`` is the run's; ``genobench_hf.testing.MemoryContext`` a test's."""
+
+    config: Any  # genobench_hf.runner.EvalConfig: .task (TaskConfig), .batch_size
+    store: DataStore
+    executor: ChunkRunner
+    encoder: HiddenStateEncoder | None
+    models: Any  # genobench_hf.model_provider.ModelProvider: the device and the transfer rows' scorers
+
+    def rows(self, dataset: str, split: str) -> list[dict[str, Any]]: ...
+    def baselines(self, dataset: str) -> dict[str, Scorer]: ...
+    def identity(self, scorer: Scorer) -> dict[str, Any]: ...
+    def score(self, key: str, dataset: str, windows: list[ScoreRequest], protocol: str, scorer: Scorer, *,
+              cache: bool = True) -> list[SiteScores]: ...  # fmt: skip
+    def record_sites(self, task: str, dataset: str, split: str, windows: list[ScoreRequest],
+                     scores: list[SiteScores], rows: list[dict[str, Any]]) -> None: ...  # fmt: skip
 
 
 def normalise_log_scores(scores: np.ndarray) -> np.ndarray:

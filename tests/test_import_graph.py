@@ -31,7 +31,7 @@ _LAYER_TEXT = {
     "scoring": "alignment scoring registry models representations ablation generation execution metrics "
     "testing gene_completion protocol",
     "tasks": "tasks",
-    "run": "runner model_provider training compare summary_table",
+    "run": "runner model_provider training compare summary_table testing_context",
     "report": "report",
     "commands": "commands cli cards.__main__ api",
 }

@@ -22,7 +22,7 @@ from genobench_hf.task_config import (  # noqa: F401  (re-exported: the catalog 
 )
 
 if TYPE_CHECKING:
-    from genobench_hf.scoring.base import Scorer
+    from genobench_hf.contract import RunContext, Scorer
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class Task(ABC):
     metadata: ClassVar[TaskMetadata]
 
     @abstractmethod
-    def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
-        """Score ``dataset`` with ``scorer``; ``context`` is the runner's (data access, config, cache)."""
+    def run(self, scorer: Scorer, dataset: str, context: RunContext) -> dict[str, Any]:
+        """Score ``dataset`` with ``scorer``; ``context`` gives everything else a task may use (rows, the
+        hidden-state encoder, sharded cached scoring, baselines: :class:`~genobench_hf.contract.RunContext`)."""
 
     def summarise(self, per_dataset: dict[str, Any]) -> dict[str, Any] | None:
         """A task-specific summary over datasets; None = the runner's mean of the main score."""

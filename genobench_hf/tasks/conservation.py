@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf.contract import in_training_data
 from genobench_hf.data.conservation import (
     CODON_3,
     CODON_12,
@@ -62,30 +63,13 @@ _ACGT = np.zeros(256, dtype=bool)
 _ACGT[np.frombuffer(b"ACGT", dtype=np.uint8)] = True
 
 
-def in_training(scorer: Scorer, split: str) -> bool | str:
-    """Whether the genome's split was in the scorer's training data; "unknown" for external models.
-
-    Markov chains (and scorers flagged ``trained_on_genobench_train = True``, our baseline architectures)
-    are fitted on the train split of the evaluated kingdom.
-    """
-    if scorer.name.startswith("markov") or getattr(scorer, "trained_on_genobench_train", False):
-        return split == "train"
-    return "unknown"
-
-
 def _fetch(context: Any, dataset: str) -> list[tuple[str, dict[str, Any]]] | str:
     """(split, row) for every row with a conservation track, or a reason why there is none."""
-    store = getattr(context, "store", None)
-    splits = store.splits(dataset) if store is not None and hasattr(store, "splits") else SPLITS
-    splits = [s for s in splits if s in SPLITS]
+    splits = [s for s in context.store.splits(dataset) if s in SPLITS]
     out = []
     for split in splits:
         try:
-            rows = (
-                store.rows(dataset, split, columns=COLUMNS)
-                if store is not None
-                else context.rows(dataset, split)
-            )
+            rows = context.store.rows(dataset, split, columns=COLUMNS)
         except ConfigError as exc:
             return f"{dataset} has no conservation columns ({exc}); rebuild the datasets with strains"
         out += [(split, r) for r in rows if r.get(CONS_COLUMNS[1]) is not None]
@@ -273,7 +257,7 @@ class Conservation(Task):
         for g, entry in out["by_genome"].items():
             first = next(r for r in rows if str(r["genome_id"]) == g)
             entry |= _coverage([r for r in rows if str(r["genome_id"]) == g])
-            entry |= {"species": species_of[g], "split": splits[g], "in_training": in_training(scorer, splits[g]),
+            entry |= {"species": species_of[g], "split": splits[g], "in_training": in_training_data(scorer, splits[g]),
                       "strains": list(first.get("conservation_strains") or [])}  # fmt: skip
         out["by_species"] = _grouped(species, per)
         excluded = sorted(set(splits) - set(out["by_genome"]))
@@ -293,7 +277,7 @@ class Conservation(Task):
             entry = _model_stats(bprobs, targets, cons) | {"model": baseline.name}
             entry["by_genome"] = {
                 g: {k: v for k, v in _model_stats(bprobs[m], targets[m], cons[m]).items()
-                    if k != "accuracy_by_conservation"} | {"in_training": in_training(baseline, splits[g])}
+                    if k != "accuracy_by_conservation"} | {"in_training": in_training_data(baseline, splits[g])}
                 for g, m in ((g, genomes == g) for g in sorted(set(genomes.tolist())))
             }  # fmt: skip
             out["baselines"][name] = entry

@@ -117,7 +117,7 @@ class _GeneCompletion(Task):
         def score(name: str, ident: dict[str, Any], gen: Generate) -> dict[str, Any]:
             return self._score(context, name, ident, gen, cases, n_gen, cfg.seed, sampling)
 
-        scored = score(scorer.name, context.models.identity(scorer), generate)
+        scored = score(scorer.name, context.identity(scorer), generate)
         out: dict[str, Any] = {
             "variant": self.variant,
             "protocol": protocol,
@@ -138,7 +138,7 @@ class _GeneCompletion(Task):
                 continue
             gen_b, _ = type(self).make_generate(base, batch, sampling)
             if gen_b is not None:
-                refs[name] = {"model": base.name, **score(base.name, context.models.identity(base), gen_b)}
+                refs[name] = {"model": base.name, **score(base.name, context.identity(base), gen_b)}
         chance = uniform_generator()
         refs["chance"] = {
             "model": "uniform bases",

@@ -59,13 +59,12 @@ def infill(
     mode = decoder_for(scorer)
     if mode is None:
         raise ValueError(f"{scorer.name} supports neither imputation_dense nor next_nucleotide")
-    batch_size = int(getattr(context.config, "batch_size", 16))
-    models, store = getattr(context, "models", None), getattr(context, "store", None)
+    batch_size = int(context.config.batch_size)
     ident = {
-        "scorer": models.identity(scorer) if models is not None else scorer.name,
+        "scorer": context.identity(scorer),
         "decoder": mode,
         "per_step": per_step,
-        "data": store.fingerprint(dataset) if store is not None else None,
+        "data": context.store.fingerprint(dataset),
     }
     if mode == "iterative":
 

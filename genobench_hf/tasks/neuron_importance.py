@@ -118,7 +118,7 @@ class NeuronImportance(Task):
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
-        loaded = getattr(scorer, "loaded", None) or getattr(getattr(context, "models", None), "loaded", None)
+        loaded = context.encoder
         if loaded is None:
             return skipped("neuron ablation needs a neural model (the Markov baseline has no neurons)")
         reason = scorer.skip_reason(PROTOCOL)  # type: ignore[arg-type]
