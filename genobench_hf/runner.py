@@ -190,9 +190,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     by_task[f"{task_name}/{dataset}"] = time.perf_counter() - t0
             doc["results"][task_name] = per_dataset
             own = task.summarise(per_dataset)
-            doc["summaries"][task_name] = (
-                own if own is not None else summarise(per_dataset, task.metadata.main_score)
-            )
+            summary = own if own is not None else summarise(per_dataset, task.metadata.main_score)
+            doc["summaries"][task_name] = task.metadata.info.summary_fields() | summary
     doc["config"]["markov_chains"] = models.markov_summary()
     doc["timing"].update(
         {"wall_seconds": time.perf_counter() - started}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from genobench_hf.errors import ConfigError
+from genobench_hf.outcomes import Rendering, TaskInfo
 from genobench_hf.task_config import (  # noqa: F401  (re-exported: the catalog and the task defaults)
     DATASET_NAMES,
     DEFAULT_TASKS,
@@ -40,6 +41,14 @@ class TaskMetadata:
     default_datasets: tuple[str, ...] = DATASET_NAMES
     eval_split: str = "test"
     reference: str | None = None
+    #: how the report shows the task: "leaderboard" (columns of the score tables, ranked by main_score)
+    #: or "section" (a section of its own); recorded in the results with the main score and its direction
+    report: Rendering = "leaderboard"
+
+    @property
+    def info(self) -> TaskInfo:
+        """What the results file records about the task (:mod:`genobench_hf.outcomes`)."""
+        return TaskInfo(self.main_score, self.higher_is_better, self.report)
 
 
 class Task(ABC):

@@ -214,6 +214,7 @@ class Conservation(Task):
         higher_is_better=True,
         default_datasets=KINGDOMS,
         reference="DESIGN.md 'Other defaults: Conservation'; not GUANinE cons30 (phyloP)",
+        report="section",
     )
 
     def _score(

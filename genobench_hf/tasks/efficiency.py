@@ -44,6 +44,7 @@ class Efficiency(Task):
         main_score="nucleotides_per_second",
         higher_is_better=True,
         default_datasets=("PRO",),
+        report="section",
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:

@@ -115,6 +115,7 @@ class NeuronImportance(Task):
         main_score="half_effect_neurons",
         higher_is_better=True,
         default_datasets=KINGDOMS,
+        report="section",
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:

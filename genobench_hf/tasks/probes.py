@@ -139,6 +139,7 @@ class AminoAcidProbe(ProbeTask):
         main_score="accuracy",
         higher_is_better=True,
         default_datasets=KINGDOMS,
+        report="section",
     )
 
 
@@ -154,4 +155,5 @@ class CodingProbe(ProbeTask):
         main_score="accuracy",
         higher_is_better=True,
         default_datasets=KINGDOMS,
+        report="section",
     )

@@ -75,6 +75,7 @@ class Transfer(Task):
         protocol="imputation",
         main_score="bits_per_nt",
         higher_is_better=False,
+        report="section",
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
