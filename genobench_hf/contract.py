@@ -3,8 +3,8 @@
 A task turns datasets into :class:`ScoreRequest` objects; a scorer turns each request into
 :class:`SiteScores` (a probability over A, C, G, T per hidden site). Every model kind (masked LM, causal
 LM, seq2seq LM, Markov chain) implements :class:`Scorer`, so the tasks and metrics never branch on the
-model kind; what differs between kinds that a task must know is a property of the scorer
-(:attr:`Scorer.left_only`), never its name. ``scoring.base`` re-exports these names.
+model kind; what a task must know about a scorer is a member of the contract (``skip_reason``,
+``trained_on_genobench_train``), never its name. ``scoring.base`` re-exports these names.
 """
 
 from __future__ import annotations

@@ -81,3 +81,21 @@ def test_a_task_defined_in_a_test_is_scored_reported_and_exported(
     rows, omitted = build_eval_results(results.doc)
     exported = {(r.task_name, r.dataset_name, r.metric_type): r.metric_value for r in rows}
     assert exported[(name, "VIR", "p_true")] == pytest.approx(toy.scores["VIR"]) and not omitted
+
+
+def test_reading_results_imports_no_task_nor_torch(repo_root: Path) -> None:
+    """The report's task facts come from the results file: reading them loads neither the task registry
+    nor torch (as ``collect.main_score`` did through ``tasks/probes.py``)."""
+    import subprocess
+    import sys
+
+    fixture = repo_root / "tests" / "fixtures" / "results" / "char-mlm-50M.json"
+    code = (
+        "import sys; from genobench_hf.report.collect import load_runs, main_score, score_tasks; "
+        "from genobench_hf.summary_table import summary_rows; "
+        f"runs = load_runs([{str(fixture)!r}]); "
+        "assert [main_score(t, runs) for t in score_tasks(runs)][-1] == ('identity', True); "
+        "summary_rows(runs[0].doc); "
+        "assert 'torch' not in sys.modules and 'genobench_hf.tasks' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

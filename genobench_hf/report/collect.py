@@ -19,9 +19,6 @@ from genobench_hf.outcomes import task_info
 from genobench_hf.results import load_results
 from genobench_hf.task_config import DATASET_NAMES
 
-#: display order of the built-in score tasks (presentation only: which tasks are score columns, and how
-#: they rank models, comes from the results files, ``genobench_hf.outcomes``); other tasks follow by name
-TASK_ORDER = ("imputation", "next_nucleotide", "imputation_dense", "span_imputation", "rare_species")
 DATASET_ORDER = DATASET_NAMES  # the catalog's order
 
 
@@ -95,9 +92,10 @@ def _ordered(names: set[str], order: Sequence[str]) -> list[str]:
 
 
 def score_tasks(runs: Sequence[Run]) -> list[str]:
-    """Tasks shown as leaderboard columns: those whose results say so (the others have their own section)."""
-    names = {t for r in runs for t in r.results if task_info(r.doc, t).report == "leaderboard"}
-    return _ordered(names, TASK_ORDER)
+    """Tasks shown as leaderboard columns: those whose results say so (the others have their own section),
+    in the order the runs ran them (``genobench_hf.outcomes``: no task is known here by name)."""
+    ran = dict.fromkeys(t for r in runs for t in r.results if task_info(r.doc, t).report == "leaderboard")
+    return list(ran)
 
 
 def datasets_of(runs: Sequence[Run], task: str) -> list[str]:
