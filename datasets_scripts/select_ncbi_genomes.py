@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from genobench_hf.data import ncbi
+from genobench_hf.data import download, ncbi
 from genobench_hf.errors import ConfigError, GenobenchError
 
 
@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--base-url", help=f"NCBI FTP site or a mirror (default {ncbi.NCBI_BASE_URL})")
-    common.add_argument("--cache-dir", type=Path, help=f"download cache (default {ncbi.default_cache_dir()})")
+    common.add_argument(
+        "--cache-dir", type=Path, help=f"download cache (default {download.default_cache_dir()})"
+    )
     common.add_argument(
         "--retries", type=int, default=3, help="retries per file on transient errors (default 3)"
     )
@@ -75,7 +77,7 @@ def _select(args: argparse.Namespace) -> None:
         entries = ncbi.select_assemblies(paths, ncbi.LineageTable.from_taxdump(args.taxdump), **knobs)
         ncbi.write_manifest(entries, args.out)
     else:
-        entries = ncbi.resolve_manifest_online(
+        entries = download.resolve_manifest_online(
             args.out, base_url=args.base_url or ncbi.NCBI_BASE_URL, cache_dir=args.cache_dir,
             kingdoms=split(args.kingdoms.upper()), refresh=args.refresh, retries=args.retries,
             timeout=args.timeout, **knobs,
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "select":
             _select(args)
         else:
-            out = ncbi.materialize_manifest(args.manifest, args.out, cache_dir=args.cache_dir, base_url=args.base_url,
+            out = download.materialize_manifest(args.manifest, args.out, cache_dir=args.cache_dir, base_url=args.base_url,
                                             retries=args.retries, timeout=args.timeout)  # fmt: skip
             print(f"corpus ready in {out} (TAXONOMY.tsv, MANIFEST.tsv)")
     except GenobenchError as exc:

@@ -21,8 +21,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 
-from genobench_hf import __version__
 from genobench_hf.errors import GenobenchError
+from genobench_hf.version import __version__
 
 #: command -> (module in genobench_hf.commands, the one-line help ``--help`` lists), in listing order.
 #: tests/test_cli.py checks that each line equals the one its module registers.

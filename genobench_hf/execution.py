@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from genobench_hf import progress
+from genobench_hf.contract import Protocol_, Scorer, ScoreRequest, SiteScores
 from genobench_hf.errors import ModelError
-from genobench_hf.scoring.base import Protocol_, Scorer, ScoreRequest, SiteScores
-from genobench_hf.tasks.sampling import Window
 
 
 def _frame_of(s: SiteScores) -> np.ndarray:
@@ -140,7 +139,7 @@ class ChunkedExecutor:
         return self.cache_dir / key / f"chunk-{index:06d}.npz"
 
     @staticmethod
-    def _content_hash(chunk: Sequence[Window], protocol: str) -> str:
+    def _content_hash(chunk: Sequence[ScoreRequest], protocol: str) -> str:
         """What a cached chunk must match: its windows, sites and protocol (not just their count)."""
         h = hashlib.sha256(protocol.encode())
         for w in chunk:
@@ -233,7 +232,7 @@ class ChunkedExecutor:
     def run(
         self,
         key: str,
-        windows: Sequence[Window],
+        windows: Sequence[ScoreRequest],
         protocol: Protocol_,
         scorer: Scorer,
         desc: str = "",
@@ -259,10 +258,7 @@ class ChunkedExecutor:
                 done[c] = cached
                 self.stats.cached_chunks += 1
             else:
-                requests = [
-                    ScoreRequest(w.window, w.sites, protocol, w.targets, frame_seed=w.frame_seed)
-                    for w in chunk
-                ]
+                requests = [w.bind(protocol) for w in chunk]
                 t0 = time.perf_counter()
                 done[c] = self._score_chunk(scorer, requests)
                 self.stats.seconds += time.perf_counter() - t0

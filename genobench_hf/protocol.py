@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from genobench_hf.scoring.frames import FRAME_RULE  # how fixed-frame tokenizers are framed (one source)
-from genobench_hf.tasks.base import TaskConfig
+from genobench_hf.task_config import TaskConfig
 
 __all__ = ["FRAME_RULE"]
 NOT_RECORDED = "not recorded"

@@ -15,18 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf import progress
+from genobench_hf.contract import Scorer, ScoreRequest, SiteScores
 from genobench_hf.devices import device_name, make_accelerator, parse_device
 from genobench_hf.errors import ConfigError
 from genobench_hf.execution import ChunkedExecutor, ExecutionStats, fingerprint, launcher_mismatch
 from genobench_hf.protocol import describe as describe_protocol
 from genobench_hf.results import new_results, skipped, write_results
-from genobench_hf.scoring.base import Scorer, SiteScores
 from genobench_hf.site_records import RECORDS, GeneLog, SiteLog, SpanLog, records_path
 from genobench_hf.store import DatasetStore, default_data_dir
 from genobench_hf.system import environment, peak_memory_mb
 from genobench_hf.tasks import DATASET_NAMES, TaskConfig, available_tasks, get_task
 from genobench_hf.tasks.base import DEFAULT_TASKS, parse_names
-from genobench_hf.tasks.sampling import Window
 from genobench_hf.threads import configure_threads
 
 
@@ -63,7 +62,8 @@ class EvalConfig:
 
 
 class RunContext:
-    """What tasks may use: dataset rows, the sharded scorer, baselines, the config."""
+    """The run's :class:`genobench_hf.contract.RunContext`: dataset rows, the sharded scorer, baselines,
+    the model's hidden states, the config."""
 
     def __init__(
         self, config: EvalConfig, store: DatasetStore, executor: ChunkedExecutor, models: Any
@@ -76,12 +76,12 @@ class RunContext:
         self.span_log = SpanLog()
         self.gene_log = GeneLog()
 
-    def record_sites(self, task: str, dataset: str, split: str, windows: list[Window], scores: list[SiteScores],
+    def record_sites(self, task: str, dataset: str, split: str, windows: list[ScoreRequest], scores: list[SiteScores],
                      rows: list[dict[str, Any]]) -> None:  # fmt: skip
         """Keep the model's per-site records (written beside the results JSON)."""
         self.site_log.add(task, dataset, split, windows, scores, rows)
 
-    def record_spans(self, task: str, dataset: str, split: str, kind: str, windows: list[Window],
+    def record_spans(self, task: str, dataset: str, split: str, kind: str, windows: list[ScoreRequest],
                      predicted: list[str], decoder: str, rows: list[dict[str, Any]],
                      proteins: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
         """Keep the model's per-span (or per-gene) records (written beside the results JSON)."""
@@ -91,6 +91,15 @@ class RunContext:
                      genes: dict[str, dict[str, Any]]) -> None:  # fmt: skip
         """Keep the model's per-gene gene-completion records (written beside the results JSON)."""
         self.gene_log.add(task, dataset, split, part, headline, mode, genes)
+
+    @property
+    def encoder(self) -> Any:
+        """The loaded neural model (hidden states for probes and ablation); None for a Markov chain."""
+        return self.models.loaded
+
+    def identity(self, scorer: Scorer) -> dict[str, Any]:
+        """What identifies ``scorer``'s scores in cache keys (model content, kind, settings)."""
+        return self.models.identity(scorer)
 
     def rows(self, dataset: str, split: str) -> list[dict[str, Any]]:
         return self.store.rows(dataset, split)
@@ -102,7 +111,7 @@ class RunContext:
         self,
         key: str,
         dataset: str,
-        windows: list[Window],
+        windows: list[ScoreRequest],
         protocol: str,
         scorer: Scorer,
         *,
@@ -111,7 +120,7 @@ class RunContext:
         cfg = self.config
         cache_key = fingerprint(
             {
-                "scorer": self.models.identity(scorer),
+                "scorer": self.identity(scorer),
                 "key": key,
                 "dataset": dataset,
                 "data": self.store.fingerprint(dataset),
@@ -194,9 +203,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     by_task[f"{task_name}/{dataset}"] = time.perf_counter() - t0
             doc["results"][task_name] = per_dataset
             own = task.summarise(per_dataset)
-            doc["summaries"][task_name] = (
-                own if own is not None else summarise(per_dataset, task.metadata.main_score)
-            )
+            summary = own if own is not None else summarise(per_dataset, task.metadata.main_score)
+            doc["summaries"][task_name] = task.metadata.info.summary_fields() | summary
     doc["config"]["markov_chains"] = models.markov_summary()
     doc["timing"].update(
         {"wall_seconds": time.perf_counter() - started}

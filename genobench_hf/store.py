@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from genobench_hf import __version__
 from genobench_hf.content import content_files, folder_digest
 from genobench_hf.data.taxonomy import embedded_corpus_dir
 from genobench_hf.errors import ConfigError
+from genobench_hf.version import __version__
 
 ROW_COLUMNS = ("genome_id", "sequence")
 

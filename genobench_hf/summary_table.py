@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from genobench_hf.outcomes import task_info
+
 NOTE_WIDTH = 60
 
 
@@ -15,12 +17,9 @@ def _fmt(value: Any) -> str:
 
 def summary_rows(doc: dict[str, Any]) -> list[list[str]]:
     """[task, dataset, main score, value, Markov value, note] for every result entry."""
-    from genobench_hf.tasks import available_tasks
-
-    meta = available_tasks()
     rows = []
     for task, per_dataset in doc["results"].items():
-        score = meta[task].main_score if task in meta else "-"
+        score = task_info(doc, task).main_score or "-"  # as the results record it (no task registry)
         for dataset, m in per_dataset.items():
             if "skipped" in m:
                 note = f"skipped: {m['skipped']}"

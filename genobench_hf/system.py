@@ -8,8 +8,8 @@ import resource
 import sys
 from typing import Any
 
-from genobench_hf import __version__
 from genobench_hf.threads import threads_record
+from genobench_hf.version import __version__
 
 
 def environment(world_size: int, device: str) -> dict[str, Any]:

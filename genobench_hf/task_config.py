@@ -14,6 +14,8 @@ from genobench_hf.errors import ConfigError
 
 DATASET_NAMES: tuple[str, ...] = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
 KINGDOMS: tuple[str, ...] = ("PRO", "EUK", "VIR")
+#: ``--model-kind`` values: auto-detected, or the loader's three model kinds (scoring/loading.py)
+MODEL_KINDS: tuple[str, ...] = ("auto", "masked", "causal", "seq2seq")
 #: what ``genobench evaluate`` runs without --tasks
 DEFAULT_TASKS: tuple[str, ...] = ("imputation", "next_nucleotide", "imputation_dense")
 

@@ -29,6 +29,7 @@ from genobench_hf.scoring.masked import MaskedLMScorer
 from genobench_hf.tasks.base import TaskConfig
 from genobench_hf.tasks.neuron_importance import NeuronImportance, measure_fn
 from genobench_hf.testing import char_tokenizer, real_dna, sample_requests
+from genobench_hf.testing_context import MemoryContext
 
 HIDDEN, ORACLE, STRENGTH = 16, 8, 1.0
 
@@ -182,9 +183,7 @@ def test_ablating_every_channel_gives_exactly_chance(neighbour: Any, requests: l
 
 def _ctx(rows: list[dict], loaded: Any, **extra: Any) -> Any:
     config = SimpleNamespace(task=TaskConfig(window=64, extra=extra), batch_size=32, show_progress=False)
-    return SimpleNamespace(
-        config=config, models=SimpleNamespace(loaded=loaded), rows=lambda dataset, split: rows, store=None
-    )
+    return MemoryContext(lambda dataset, split: rows, config, encoder=loaded)
 
 
 def test_neuron_importance_task_finds_the_used_channels(neighbour: Any) -> None:

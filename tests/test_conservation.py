@@ -34,6 +34,7 @@ from genobench_hf.metrics.conservation import conservation_correlation
 from genobench_hf.scoring.base import ScoreRequest, SiteScores
 from genobench_hf.tasks.base import TaskConfig
 from genobench_hf.tasks.conservation import Conservation, sample_conserved_sites
+from genobench_hf.testing_context import MemoryContext
 
 _SWAP = {"A": "C", "C": "G", "G": "T", "T": "A"}
 
@@ -242,27 +243,15 @@ class OracleScorer:
 
 class UniformMarkov(OracleScorer):
     name = "markov:0"
+    trained_on_genobench_train = True  # stands for a chain fitted on the train split
 
     def __init__(self) -> None:
         super().__init__(None)
 
 
-class FakeContext:
-    def __init__(self, rows_by_split: dict[str, list[dict[str, Any]]], baselines: dict[str, Any]) -> None:
-        self._rows = rows_by_split
-        self._baselines = baselines
-        self.config = SimpleNamespace(task=TaskConfig(window=32, n_sites=600, n_bootstrap=0, seed=1))
-        self.calls: list[str] = []
-
-    def rows(self, dataset: str, split: str) -> list[dict[str, Any]]:
-        return self._rows.get(split, [])
-
-    def baselines(self, dataset: str) -> dict[str, Any]:
-        return self._baselines
-
-    def score(self, key: str, dataset: str, windows: list, protocol: str, scorer: Any) -> list[SiteScores]:
-        self.calls.append(key)
-        return scorer.score([ScoreRequest(w.window, w.sites, protocol, w.targets) for w in windows], 8)
+def FakeContext(rows_by_split: dict[str, list[dict[str, Any]]], baselines: dict[str, Any]) -> MemoryContext:
+    config = SimpleNamespace(task=TaskConfig(window=32, n_sites=600, n_bootstrap=0, seed=1))
+    return MemoryContext(rows_by_split, config, baselines_by=baselines)
 
 
 def _synthetic_rows() -> dict[str, list[dict[str, Any]]]:

@@ -48,7 +48,7 @@ def _windows(n: int) -> list[Window]:
     out = []
     for i in range(n):
         w = "".join(rng.choice(list("ACGT"), 32))
-        out.append(Window(f"g{i % 3}", 0, i, w, (16,), ("ACGT".index(w[16]),), 0.5))
+        out.append(Window.make(f"g{i % 3}", 0, i, w, (16,)))
     return out
 
 
@@ -72,7 +72,7 @@ def test_chunks_of_another_sampling_are_not_reused(tmp_path: Path) -> None:
     ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False).run(
         "k", wins, "imputation", HashScorer()
     )
-    other = [Window(w.genome_id, 0, 0, w.window, (3, 4), (0, 0), 0.5) for w in wins]
+    other = [Window.make(w.genome_id, 0, 0, w.window, (3, 4)) for w in wins]
     ex = ChunkedExecutor(chunk_size=64, cache_dir=tmp_path, show_progress=False)
     ex.run("k", other, "imputation_dense", HashScorer())
     assert ex.stats.computed_chunks == 1

@@ -25,6 +25,7 @@ from genobench_hf.scoring.masked import MaskedLMScorer
 from genobench_hf.tasks import TaskConfig, get_task
 from genobench_hf.tasks import gene_completion as task_module
 from genobench_hf.tasks.gene_cases import UPSTREAM, dataset_cases
+from genobench_hf.testing_context import MemoryContext
 
 needs_exonerate = pytest.mark.skipif(shutil.which("exonerate") is None, reason="exonerate is not installed")
 
@@ -191,13 +192,9 @@ def test_spliced_dataset_genes_use_the_eukaryote_protocol() -> None:
 # ----------------------------------------------------------------------------- the tasks end to end
 def _context(tmp_path: Path, rows: dict, baselines: dict | None = None, n_generations: int = 2):  # type: ignore[no-untyped-def]
     task = TaskConfig(n_generations=n_generations, n_genes=2, seed=0)
-    store = SimpleNamespace(rows=lambda d, split, columns=None: rows.get(d, []), fingerprint=lambda d: "fp")
-    return SimpleNamespace(
-        config=SimpleNamespace(task=task, batch_size=8),
-        store=store,
-        models=SimpleNamespace(identity=lambda s: {"name": s.name}),
-        executor=SimpleNamespace(rank=0, world_size=1, cache_dir=tmp_path, show_progress=False),
-        baselines=lambda d: baselines or {},
+    config = SimpleNamespace(task=task, batch_size=8)
+    return MemoryContext(
+        lambda d, split: rows.get(d, []), config, baselines_by=baselines or {}, cache_dir=tmp_path
     )
 
 

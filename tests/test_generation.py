@@ -27,6 +27,7 @@ from genobench_hf.scoring.markov import MarkovModel, MarkovScorer
 from genobench_hf.scoring.masked import MaskedLMScorer
 from genobench_hf.tasks.infill import decoder_for, infill, iterative_infill
 from genobench_hf.tasks.sampling import Window
+from genobench_hf.testing_context import MemoryContext
 
 
 @pytest.fixture(autouse=True)
@@ -147,17 +148,8 @@ def test_long_prompts_are_refused_and_other_models_recompute() -> None:
     assert len(gen.generate([GenerationRequest(T.real_dna(40), 23)], Sampling())[0]) == 23  # 1 + 63 fits
 
 
-class _Store:
-    def fingerprint(self, dataset: str) -> str:
-        return "data"
-
-
 def _context(tmp_path, batch_size: int = 4):  # type: ignore[no-untyped-def]
-    executor = SimpleNamespace(rank=0, world_size=1, cache_dir=tmp_path, show_progress=False)
-    models = SimpleNamespace(identity=lambda s: {"name": s.name})
-    return SimpleNamespace(
-        executor=executor, models=models, store=_Store(), config=SimpleNamespace(batch_size=batch_size)
-    )
+    return MemoryContext(lambda d, split: [], SimpleNamespace(batch_size=batch_size), cache_dir=tmp_path)
 
 
 def _windows(n: int = 5, span: int = 30) -> list[Window]:

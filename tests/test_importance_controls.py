@@ -27,6 +27,7 @@ from genobench_hf.scoring.masked import MaskedLMScorer
 from genobench_hf.tasks.base import TaskConfig
 from genobench_hf.tasks.neuron_importance import NeuronImportance
 from genobench_hf.testing import char_tokenizer, real_dna
+from genobench_hf.testing_context import MemoryContext
 
 WIDTH, STRENGTH = 64, 2.0
 DNA = real_dna(14_000, offset=300_000)
@@ -105,8 +106,7 @@ def result() -> dict[str, Any]:
         "importance_fractions": (0.0, 1 / 64, 2 / 64, 4 / 64, 1.0),
     }
     config = SimpleNamespace(task=TaskConfig(window=64, extra=extra), batch_size=32, show_progress=False)
-    context = SimpleNamespace(config=config, models=SimpleNamespace(loaded=loaded), store=None,
-                              rows=lambda dataset, split: rows)  # fmt: skip
+    context = MemoryContext(lambda dataset, split: rows, config, encoder=loaded)
     return NeuronImportance().run(MaskedLMScorer(loaded), "PRO", context)
 
 

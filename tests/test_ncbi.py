@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import FIXTURE_GENOMES
 
-from genobench_hf.data import ncbi
+from genobench_hf.data import download, ncbi
 from genobench_hf.data.taxonomy import embedded_corpus_dir
 from genobench_hf.errors import ConfigError, InputError
 
@@ -261,12 +261,12 @@ def test_online_resolution_and_download_end_to_end(ncbi_site: Path, tmp_path: Pa
     cache, out = tmp_path / "cache", tmp_path / "corpus"
     with serve(ncbi_site) as (url, requests):
         manifest = tmp_path / "manifest.tsv"
-        ncbi.resolve_manifest_online(manifest, base_url=url, cache_dir=cache, backoff=0)
+        download.resolve_manifest_online(manifest, base_url=url, cache_dir=cache, backoff=0)
         assert manifest.read_text() == (FIXTURES / "expected_manifest.tsv").read_text()
-        assert ncbi.materialize_manifest(manifest, out, cache_dir=cache, base_url=url, backoff=0) == out
+        assert download.materialize_manifest(manifest, out, cache_dir=cache, base_url=url, backoff=0) == out
         first = len(requests)
-        ncbi.resolve_manifest_online(manifest, base_url=url, cache_dir=cache, backoff=0)
-        ncbi.materialize_manifest(manifest, out, cache_dir=cache, base_url=url, backoff=0)
+        download.resolve_manifest_online(manifest, base_url=url, cache_dir=cache, backoff=0)
+        download.materialize_manifest(manifest, out, cache_dir=cache, base_url=url, backoff=0)
         assert len(requests) == first  # everything came from the cache
     assert not any("protein" in r for r in requests) and _no_partial_files(out, cache)
 
@@ -322,7 +322,7 @@ def test_online_resolution_and_download_end_to_end(ncbi_site: Path, tmp_path: Pa
 def test_retry_after_503(tmp_path: Path) -> None:
     manifest, fna_path = _lambda_site(tmp_path)
     with serve(tmp_path / "site", fail_once=(fna_path,)) as (url, requests):
-        out = ncbi.materialize_manifest(
+        out = download.materialize_manifest(
             manifest, tmp_path / "out", cache_dir=tmp_path / "cache", base_url=url, backoff=0
         )
     assert requests.count(fna_path) == 2
@@ -332,7 +332,7 @@ def test_retry_after_503(tmp_path: Path) -> None:
 def test_checksum_mismatch_fails_and_leaves_nothing(tmp_path: Path) -> None:
     manifest, fna_path = _lambda_site(tmp_path, md5_override={"genomic.fna.gz": "f" * 32})
     with serve(tmp_path / "site") as (url, requests), pytest.raises(InputError, match="checksum mismatch"):
-        ncbi.materialize_manifest(manifest, tmp_path / "out", cache_dir=tmp_path / "cache", base_url=url,
+        download.materialize_manifest(manifest, tmp_path / "out", cache_dir=tmp_path / "cache", base_url=url,
                                   retries=1, backoff=0)  # fmt: skip
     assert requests.count(fna_path) == 2
     assert not list((tmp_path / "cache").rglob("*.fna.gz")) and not (tmp_path / "out").exists()
@@ -343,7 +343,7 @@ def test_missing_file_404_fails_at_once(tmp_path: Path) -> None:
     manifest, _ = _lambda_site(tmp_path)
     manifest.write_text(manifest.read_text().replace("ViralProj14204", "ViralProj0"))
     with serve(tmp_path / "site") as (url, requests), pytest.raises(InputError, match="HTTP 404") as err:
-        ncbi.materialize_manifest(
+        download.materialize_manifest(
             manifest, tmp_path / "out", cache_dir=tmp_path / "cache", base_url=url, backoff=0
         )
     assert len(requests) == 1 and err.value.path is not None and err.value.path.endswith("md5checksums.txt")
@@ -351,7 +351,7 @@ def test_missing_file_404_fails_at_once(tmp_path: Path) -> None:
 
 def test_interrupted_transfer_leaves_no_partial_file(tmp_path: Path) -> None:
     with serve(tmp_path) as (url, requests), pytest.raises(InputError, match="2 attempt"):
-        ncbi.download(f"{url}/truncated", tmp_path / "dl" / "x.gz", retries=1, backoff=0, timeout=5)
+        download.download(f"{url}/truncated", tmp_path / "dl" / "x.gz", retries=1, backoff=0, timeout=5)
     assert len(requests) == 2 and not list((tmp_path / "dl").iterdir())
 
 
@@ -360,7 +360,7 @@ def test_manifest_row_with_missing_column(tmp_path: Path) -> None:
     lines = (FIXTURES / "expected_manifest.tsv").read_text().splitlines()
     path.write_text("\n".join([lines[0], lines[1], lines[2].rsplit("\t", 1)[0]]) + "\n")
     with pytest.raises(InputError, match="a column is missing") as err:
-        ncbi.materialize_manifest(path, tmp_path / "out", cache_dir=tmp_path / "cache")
+        download.materialize_manifest(path, tmp_path / "out", cache_dir=tmp_path / "cache")
     assert err.value.path == str(path) and err.value.line == 3 and "line 3" in str(err.value)
     path.write_text("accession\tkingdom\nGCF_000840245.1\tVIR\n")
     with pytest.raises(InputError, match="ftp_path") as err:

@@ -31,6 +31,7 @@ from genobench_hf.scoring.loading import wrap_model
 from genobench_hf.tasks.base import TaskConfig
 from genobench_hf.tasks.probes import CodingProbe
 from genobench_hf.testing import char_tokenizer
+from genobench_hf.testing_context import MemoryContext
 
 FLANK = 2
 VIRUSES = ("Escherichia_phage_T4", "Monkeypox_virus_clade_IIb", "Human_herpesvirus_3_VZV_Dumas",
@@ -135,10 +136,9 @@ def run_probe(rows: list[dict[str, Any]], model: Any, tok: Any, **extra: Any) ->
     loaded = wrap_model(model, tok, model_kind="masked")
     extra = {"probe_nucleotides": 1200, "probe_random_init": False, **extra}
     config = SimpleNamespace(task=TaskConfig(window=64, extra=extra), batch_size=64, show_progress=False)
-    context = SimpleNamespace(
-        config=config, models=SimpleNamespace(loaded=loaded), store=None,
-        rows=lambda dataset, split: [r for r in rows if r["split"] == split],
-    )  # fmt: skip
+    context = MemoryContext(
+        lambda dataset, split: [r for r in rows if r["split"] == split], config, encoder=loaded
+    )
     out = CodingProbe().run(None, "VIR", context)
     assert "skipped" not in out, out
     return out

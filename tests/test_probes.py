@@ -32,6 +32,7 @@ from genobench_hf.metrics.probes import (
 from genobench_hf.probes import AA_CLASSES, onehot_features, row_labels, sample_windows, split_genomes
 from genobench_hf.tasks.base import TaskConfig
 from genobench_hf.tasks.probes import AminoAcidProbe, CodingProbe
+from genobench_hf.testing_context import MemoryContext
 
 GENOMES = (("Chlamydia_trachomatis_D-UW-3-CX", 11), ("Streptococcus_pyogenes_M1_GAS", 11),
            ("Mycoplasmoides_alvi_ATCC29626", 4))  # fmt: skip
@@ -55,10 +56,9 @@ def rows(corpus_genomes: Path) -> list[dict[str, Any]]:
 
 def _ctx(rows: list[dict], loaded: Any, **extra: Any) -> Any:
     config = SimpleNamespace(task=TaskConfig(window=64, extra=extra), batch_size=64, show_progress=False)
-    return SimpleNamespace(
-        config=config, models=SimpleNamespace(loaded=loaded), store=None,
-        rows=lambda dataset, split: [r for r in rows if r["split"] == split],
-    )  # fmt: skip
+    return MemoryContext(
+        lambda dataset, split: [r for r in rows if r["split"] == split], config, encoder=loaded
+    )
 
 
 # ----------------------------------------------------------------------------- labels and sampling

@@ -259,3 +259,18 @@ def test_tiny_t5_replica_through_evaluate(tmp_path: Path) -> None:
         cell = doc["results"][task]["VIR"]
         assert cell["scoring_path"] == ["seq2seq.candidate"] and cell["approximate"] is False
     assert "seq2seq" in doc["results"]["imputation_dense"]["VIR"]["skipped"]
+
+
+def test_model_kind_flag_accepts_seq2seq(tmp_path: Path) -> None:
+    """``--model-kind seq2seq`` (which the loader supports) is accepted, not refused by the parser."""
+    tok = char_tok()
+    folder = tmp_path / "t5"
+    tiny_t5(tok).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    out = tmp_path / "res.json"
+    rc = main([
+        "evaluate", "--model", str(folder), "--model-kind", "seq2seq", "--data-dir", str(data_dir()),
+        "--datasets", "VIR", "--tasks", "imputation", "--limit", "4", "--n-sites", "4", "--window", "64",
+        "--baseline", "none", "--n-bootstrap", "0", "--output", str(out), "--quiet",
+    ])  # fmt: skip
+    assert rc == 0 and json.loads(out.read_text())["config"]["model_kind"] == "seq2seq"

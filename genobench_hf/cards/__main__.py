@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
-from genobench_hf.cards import EXAMPLE_PATH, render_example_card
+from genobench_hf.cards import EXAMPLE_NAME, EXAMPLE_PATH
+
+
+def render_example_card(*, conservation_cache: Path | None = None) -> str:
+    """The README.md of the default ``PRO`` build of the embedded corpus (conservation columns on)."""
+    from genobench_hf.data.build import build_all
+
+    with tempfile.TemporaryDirectory(prefix="genobench-card-") as tmp:
+        build_all(Path(tmp), names=(EXAMPLE_NAME,), progress=False, conservation_cache=conservation_cache)
+        return (Path(tmp) / EXAMPLE_NAME / "README.md").read_text(encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

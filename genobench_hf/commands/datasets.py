@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from genobench_hf.data.build import ALL, BuildSummary, build_all
+from genobench_hf.data.build_summary import print_summary
 from genobench_hf.data.rows import DEFAULT_CHUNK_SIZE, DEFAULT_READ_LENGTH, DEFAULT_READS_PER_GENOME
-from genobench_hf.data.splits import DEFAULT_RARE_MAX, DEFAULT_RARE_RANK, DEFAULT_THRESHOLD, RANKS, SPLITS
+from genobench_hf.data.splits import DEFAULT_RARE_MAX, DEFAULT_RARE_RANK, DEFAULT_THRESHOLD, RANKS
 from genobench_hf.outputs import writes_output
 from genobench_hf.threads import available_cpus
 
@@ -191,49 +192,10 @@ def run_build(args: argparse.Namespace) -> BuildSummary:
     )
 
 
-def print_summary(summary: BuildSummary, console: Console | None = None) -> None:
-    console = console or Console(width=None if sys.stdout.isatty() else 160)
-    table = Table(title=f"genobench datasets in {summary.out_dir} (from {summary.source})")
-    for column in ("dataset", "genomes", "bases", *SPLITS, "CDS", "transl. fail"):
-        table.add_column(column, justify="left" if column == "dataset" else "right")
-    for d in summary.datasets:
-        cds = (f"{d.cds:,}", f"{d.translation_failures:,}") if not d.name.endswith("_reads") else ("", "")
-        table.add_row(d.name, str(d.genomes), f"{d.bases:,}", *(f"{d.rows[s]:,}" for s in SPLITS), *cds)
-    console.print(table)
-    console.print(summary.report.to_markdown())
-    _print_conservation(summary, console)
-    for warning in summary.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-    rate = summary.bases / 1e6 / summary.seconds if summary.seconds else 0.0
-    console.print(f"built in {summary.seconds:.1f} s ({rate:.1f} Mb/s)")
-
-
 @writes_output("out")
 def _build(args: argparse.Namespace) -> int:
     print_summary(run_build(args))
     return 0
-
-
-def _print_conservation(summary: BuildSummary, console: Console) -> None:
-    if not summary.conservation:
-        console.print("conservation: skipped (--no-conservation); the conservation columns are empty")
-        return
-    if not summary.tracks:
-        console.print(
-            "conservation: no genome has strains of its species; the conservation columns are empty"
-        )
-        return
-    table = Table(title="conservation tracks (strains aligned to each genome)")
-    for column in ("genome", "strains", "coverage", "all strains", "fully conserved", "mean", "time"):
-        table.add_column(column, justify="left" if column == "genome" else "right")
-    for gid, t in summary.tracks.items():
-        values = [t["coverage"], t["coverage_all_strains"], t["share_conserved"], t["mean_conservation"]]
-        time_text = "cached" if t["cached"] else f"{t['seconds']:.1f} s"
-        table.add_row(
-            gid, str(len(t["strains"])), *("n/a" if v is None else f"{v:.3f}" for v in values), time_text
-        )
-    console.print(table)
-    console.print(f"strain alignment: {summary.conservation_seconds:.1f} s (not cached)")
 
 
 def _push(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from genobench_hf.devices import DEVICE_HELP, parse_device
 from genobench_hf.outputs import writes_output
-from genobench_hf.task_config import DATASET_NAMES, DEFAULT_TASKS, TaskConfig
+from genobench_hf.task_config import DATASET_NAMES, DEFAULT_TASKS, MODEL_KINDS, TaskConfig
 from genobench_hf.threads import add_threads_argument
 
 DEFAULTS = TaskConfig()  # the one set of task defaults, shared with `genobench run`
@@ -70,7 +70,7 @@ def register(subparsers: Any) -> None:
         "--split", default=DEFAULTS.split, help="dataset split to score (default %(default)s; also rare)"
     )
     p.add_argument("--tokenizer-kind", default="auto", help="auto | char | kmer:K[:STRIDE] | bpe")
-    p.add_argument("--model-kind", default="auto", choices=["auto", "masked", "causal"])
+    p.add_argument("--model-kind", default="auto", choices=MODEL_KINDS)
     p.add_argument("--dtype", default="float32", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--right-context", type=int, help="causal two-sided: nucleotides right of the site kept")
     p.add_argument(

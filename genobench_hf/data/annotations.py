@@ -1,92 +1,41 @@
-"""The CDS model shared by the annotation readers, record matching and the CDS translation self-check.
+"""Reading annotation files, record matching and the CDS translation self-check.
 
 ``read_annotations`` picks the reader by file suffix: GenBank flat files (``genbank.py``) or GFF3
 (``gff3.py``); both produce an :class:`AnnotationFile` of :class:`CDS` in 0-based half-open contig
-coordinates, built with the helpers here so that the two formats agree on gene ids, skips and segment
-order. CDS that cannot be placed on one contig (remote references ``ACC:1..9``, between-base sites
+coordinates, built with the helpers of ``cds.py`` so that the two formats agree on gene ids, skips and
+segment order. CDS that cannot be placed on one contig (remote references ``ACC:1..9``, between-base sites
 ``n^m``, uncertain ``n.m`` sites, mixed strands) are skipped and counted in ``AnnotationFile.skipped``.
 
 gene_id precedence (both formats): locus_tag, gene, protein_id, then GFF3 ID / Parent / Name, and
 finally ``seqid:start-end(strand)``.
 
-The readers import this module, so it imports them lazily (in ``read_annotations`` and, for the names
-it re-exports, through the module ``__getattr__``): no import cycle.
+Layering: ``cds.py`` (the model) <- ``genbank.py``, ``gff3.py`` (the readers) <- this module, which
+re-exports the names of both for its callers.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from genobench_hf.data.cds import (  # noqa: F401  (re-exported: the CDS model)
+    CDS,
+    AnnotationFile,
+    SkippedCDS,
+    make_cds,
+    optional_int,
+    pick_gene_id,
+)
 from genobench_hf.data.fasta import reverse_complement
+from genobench_hf.data.genbank import read_genbank, read_genbank_sequences  # noqa: F401  (re-exported)
 from genobench_hf.data.genetic_code import start_codons, translate
+from genobench_hf.data.gff3 import read_gff3
 from genobench_hf.errors import InputError
-
-if TYPE_CHECKING:  # re-exported for existing ``from genobench_hf.data.annotations import ...``
-    from genobench_hf.data.genbank import read_genbank as read_genbank
-    from genobench_hf.data.genbank import read_genbank_sequences as read_genbank_sequences
-    from genobench_hf.data.gff3 import read_gff3 as read_gff3
-
-_REEXPORTED = {
-    "read_genbank": "genobench_hf.data.genbank",
-    "read_genbank_sequences": "genobench_hf.data.genbank",
-    "read_gff3": "genobench_hf.data.gff3",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve the readers' names re-exported here on first use (PEP 562)."""
-    if name in _REEXPORTED:
-        value = getattr(importlib.import_module(_REEXPORTED[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """Module attributes including the lazily re-exported reader names."""
-    return sorted([*globals(), *_REEXPORTED])
-
-
-@dataclass(frozen=True)
-class CDS:
-    """One (possibly spliced) coding sequence in 0-based half-open contig coordinates."""
-
-    seqid: str
-    gene_id: str
-    strand: str
-    segments: tuple[tuple[int, int], ...]  # sorted by start
-    codon_start: int
-    transl_table: int | None
-    translation: str | None
-    partial: bool
-    pseudo: bool
-    # Indices into `segments` in transcription order when that is not simply ascending ('+') or
-    # descending ('-') start order, e.g. a CDS spanning the origin of a circular genome.
-    order: tuple[int, ...] | None = None
-
-
-@dataclass
-class AnnotationFile:
-    """CDS per annotated record; lengths are the file's own claim (None if it makes none)."""
-
-    path: Path
-    records: dict[str, list[CDS]]
-    record_lengths: dict[str, int | None]
-    aliases: dict[str, set[str]] = field(default_factory=dict)  # other names (LOCUS, ACCESSION)
-    skipped: Counter[str] = field(default_factory=Counter)  # reason -> number of CDS skipped
 
 
 def read_annotations(path: str | Path) -> AnnotationFile:
     """Read a GenBank (.gbk/.gb/.gbff/.genbank) or GFF3 (.gff/.gff3) file, optionally compressed."""
-    from genobench_hf.data.genbank import read_genbank
-    from genobench_hf.data.gff3 import read_gff3
-
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes if s.lower() not in (".gz", ".xz", ".bz2")]
     kind = suffixes[-1] if suffixes else ""
@@ -95,48 +44,6 @@ def read_annotations(path: str | Path) -> AnnotationFile:
     if kind in (".gff", ".gff3"):
         return read_gff3(p)
     raise InputError("unknown annotation format (expected .gbk/.gb/.gbff/.genbank or .gff/.gff3)", path=p)
-
-
-# --------------------------------------------------------------------------- building CDS (readers)
-class SkippedCDS(Exception):
-    """A CDS that cannot be placed on one contig; the message is the skip reason."""
-
-
-def make_cds(seqid: str, pieces: list[tuple[int, int, str]], **kw: object) -> CDS:
-    """Build a CDS from pieces in transcription order (raises SkippedCDS on mixed strands)."""
-    strands = {st for _, _, st in pieces}
-    if len(strands) != 1:
-        raise SkippedCDS("mixed strands (trans-splicing)")
-    strand = strands.pop()
-    spans = [(s, e) for s, e, _ in pieces]
-    segments = tuple(sorted(spans))
-    default = list(range(len(segments))) if strand == "+" else list(range(len(segments)))[::-1]
-    order = [segments.index(sp) for sp in spans] if len(set(spans)) == len(spans) else default
-    return CDS(
-        seqid=seqid, strand=strand, segments=segments, order=None if order == default else tuple(order), **kw
-    )  # type: ignore[arg-type]
-
-
-def pick_gene_id(
-    q: dict[str, str], fallbacks: Sequence[str], seqid: str, pieces: list[tuple[int, int, str]]
-) -> str:
-    """gene_id by the module's precedence: locus_tag, gene, protein_id, ``fallbacks``, then coordinates."""
-    for key in ("locus_tag", "gene", "protein_id", *fallbacks):
-        if q.get(key):
-            return q[key]
-    return f"{seqid}:{min(p[0] for p in pieces)}-{max(p[1] for p in pieces)}({pieces[0][2]})"
-
-
-def optional_int(value: str | None, what: str, path: Path, line: int, record: str) -> int | None:
-    """An integer qualifier/attribute (None if absent); anything else is an InputError naming ``what``."""
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InputError(
-            f"{what} must be an integer, got {value!r}", path=path, line=line, record=record
-        ) from None
 
 
 # --------------------------------------------------------------------------- matching records

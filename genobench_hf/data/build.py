@@ -16,15 +16,15 @@ import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from genobench_hf import __version__
 from genobench_hf.data import hub
+from genobench_hf.data.build_summary import BuildSummary, DatasetSummary
 from genobench_hf.data.card_info import COLUMN_DOCS, DESCRIPTIONS, conservation_context
 from genobench_hf.data.conservation import DEFAULT_PRESET, strains_for
 from genobench_hf.data.conservation_cache import cached_genome_conservation
@@ -46,56 +46,20 @@ from genobench_hf.data.splits import (
     DEFAULT_THRESHOLD,
     GROUP_RANKS,
     SPLITS,
-    SplitReport,
     assign_splits,
 )
 from genobench_hf.data.taxonomy import GenomeEntry, embedded_corpus_dir, load_corpus, load_strains
 from genobench_hf.errors import ConfigError
 from genobench_hf.outputs import check_replaceable, make_staging, remove_stale_staging, write_manifest
+from genobench_hf.task_config import DATASET_NAMES, is_reads, kingdom_of
+from genobench_hf.version import __version__
 
-ALL = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
+ALL = DATASET_NAMES  # the catalog's names (genobench_hf.task_config)
 __all__ = ["ALL", "COLUMN_DOCS", "DESCRIPTIONS", "BuildSummary", "DatasetSummary", "build_all"]
 _BATCH_ROWS = {"contigs": 256, "reads": 8192}  # rows per staged record batch (and per shard write)
 STAGING_PREFIX = ".genobench-build-"
 #: the only files a dataset folder written before manifests (outputs.MANIFEST) holds
 LEGACY_DATASET_FILES = ("README.md", "data/*.parquet")
-
-
-@dataclass
-class DatasetSummary:
-    name: str
-    path: Path
-    rows: dict[str, int]
-    genomes: int
-    bases: int
-    cds: int = 0
-    translation_failures: int = 0
-
-
-@dataclass
-class BuildSummary:
-    out_dir: Path
-    source: str
-    datasets: list[DatasetSummary]
-    report: SplitReport
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    bases: int = 0  # nucleotides read (every genome once)
-    conservation: bool = True  # False: built with --no-conservation (columns empty)
-    tracks: dict[str, dict] = field(default_factory=dict)  # genome id -> track summary (+ "cached")
-    conservation_seconds: float = 0.0  # wall time of the strain alignments that were not cached
-
-    def table(self) -> str:
-        """The summary the CLI prints (rows per split, bases, genomes, CDS, split report) as text."""
-        import io
-
-        from rich.console import Console
-
-        from genobench_hf.commands.datasets import print_summary
-
-        buffer = io.StringIO()
-        print_summary(self, Console(file=buffer, width=160, color_system=None))
-        return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -170,7 +134,7 @@ def resolve_source(
     if manifest is not None:
         if source is not None or taxonomy is not None:
             raise ConfigError("give either --manifest or --source/--taxonomy, not both")
-        from genobench_hf.data.ncbi import materialize_manifest
+        from genobench_hf.data.download import materialize_manifest
 
         folder = materialize_manifest(Path(manifest), out_dir / ".genobench-corpus", cache_dir=cache_dir)
         return folder, None, f"the NCBI manifest `{Path(manifest).name}`"
@@ -224,7 +188,7 @@ def build_all(
     stale, notes = remove_stale_staging(out_dir, STAGING_PREFIX)
     notes += [f"removed {p}, the staging folder of a build that was killed" for p in stale]
     folder, taxonomy, source_text = resolve_source(source, taxonomy, manifest, out_dir)
-    kingdoms = sorted({n.split("_")[0] for n in names})
+    kingdoms = sorted({kingdom_of(n) for n in names})
     entries = [e for e in load_corpus(folder, taxonomy) if e.kingdom in kingdoms]
     _check_kingdoms(entries, kingdoms, folder)
     all_strains = load_strains(folder, taxonomy)
@@ -358,10 +322,10 @@ def _without_empty_genomes(
 
 
 def _write_dataset(name, staging, per_genome, entries, stats, report, context, *, max_rows, max_bytes):
-    kingdom, is_reads = name.split("_")[0], name.endswith("_reads")
+    kingdom, reads = kingdom_of(name), is_reads(name)
     members = sorted((e for e in entries if e.kingdom == kingdom), key=lambda e: e.genome_id)
-    schema = READ_SCHEMA if is_reads else CONTIG_SCHEMA
-    suffix = "reads" if is_reads else "contigs"
+    schema = READ_SCHEMA if reads else CONTIG_SCHEMA
+    suffix = "reads" if reads else "contigs"
     folder = staging / name
     counts: dict[str, tuple[int, int]] = {}
     for split in SPLITS:
@@ -390,7 +354,7 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
     ]
     description = (
         DESCRIPTIONS[kingdom]
-        if not is_reads
+        if not reads
         else f"{context['read_length']}-nt reads sampled from the {kingdom} genomes (both strands)."
     )
     hub.write_card(
@@ -402,7 +366,7 @@ def _write_dataset(name, staging, per_genome, entries, stats, report, context, *
             description,
             {
                 **context,
-                "is_reads": is_reads,
+                "is_reads": reads,
                 "group_rank": GROUP_RANKS.get(kingdom, "genus"),
                 "repo_hint": f"<org>/genobench-{name}",
                 "genomes": genomes,

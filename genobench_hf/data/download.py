@@ -43,6 +43,7 @@ from genobench_hf.data.ncbi import (
     write_tsv,
 )
 from genobench_hf.errors import ConfigError, InputError
+from genobench_hf.task_config import KINGDOMS
 
 TAXDUMP_PATH = "/pub/taxonomy/new_taxdump/new_taxdump.tar.gz"
 TAXONOMY_COLUMNS = ("file", "domain", "phylum", "class", "order", "family", "genus", "species", "taxid",
@@ -243,7 +244,7 @@ def materialize_manifest(manifest: Path, out_dir: Path, *, cache_dir: Path | Non
 
 
 def resolve_manifest_online(out_path: Path, *, base_url: str = NCBI_BASE_URL, cache_dir: Path | None = None,
-                            kingdoms: Sequence[str] = ("PRO", "EUK", "VIR"), per_genus: int = 3,
+                            kingdoms: Sequence[str] = KINGDOMS, per_genus: int = 3,
                             max_per_kingdom: int | None = None, levels: Sequence[str] = LEVELS,
                             categories: Sequence[str] = CATEGORIES, refresh: bool = False, retries: int = 3,
                             timeout: float = 60, backoff: float = 1.0) -> list[ManifestEntry]:  # fmt: skip

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from genobench_hf.data import fasta
-from genobench_hf.data.annotations import AnnotationFile, SkippedCDS, make_cds, optional_int, pick_gene_id
+from genobench_hf.data.cds import AnnotationFile, SkippedCDS, make_cds, optional_int, pick_gene_id
 from genobench_hf.data.fasta import IUPAC_NUCLEOTIDE_BYTES, FastaRecord, open_text, text_blocks
 from genobench_hf.errors import InputError
 

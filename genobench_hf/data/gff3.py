@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote
 
-from genobench_hf.data.annotations import AnnotationFile, make_cds, optional_int, pick_gene_id
+from genobench_hf.data.cds import AnnotationFile, make_cds, optional_int, pick_gene_id
 from genobench_hf.data.fasta import open_text
 from genobench_hf.errors import InputError
 

@@ -20,14 +20,12 @@ taxid; without it, 11 for PRO and 1 for EUK and VIR (viral genes are translated 
 nuclear code unless the taxonomy says otherwise).
 
 Everything that touches the network or the download cache (fetching summaries and taxdump, turning a
-manifest into a corpus folder) lives in ``download.py``, which builds on this module; its public names
-(``download``, ``materialize_manifest``, ``resolve_manifest_online``, ...) are re-exported here, resolved
-on first use so that the two modules do not import each other at load time.
+manifest into a corpus folder) lives in ``download.py``, which builds on this module (import
+``download``, ``materialize_manifest``, ``resolve_manifest_online``, ... from there).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import tarfile
@@ -35,45 +33,8 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from genobench_hf.errors import ConfigError, InputError
-
-if TYPE_CHECKING:  # re-exported for existing ``ncbi.materialize_manifest`` etc.
-    from genobench_hf.data.download import CORPUS_MANIFEST_COLUMNS as CORPUS_MANIFEST_COLUMNS
-    from genobench_hf.data.download import TAXDUMP_PATH as TAXDUMP_PATH
-    from genobench_hf.data.download import TAXONOMY_COLUMNS as TAXONOMY_COLUMNS
-    from genobench_hf.data.download import default_cache_dir as default_cache_dir
-    from genobench_hf.data.download import download as download
-    from genobench_hf.data.download import materialize_manifest as materialize_manifest
-    from genobench_hf.data.download import resolve_manifest_online as resolve_manifest_online
-
-_FROM_DOWNLOAD = frozenset(
-    {
-        "CORPUS_MANIFEST_COLUMNS",
-        "TAXDUMP_PATH",
-        "TAXONOMY_COLUMNS",
-        "default_cache_dir",
-        "download",
-        "materialize_manifest",
-        "resolve_manifest_online",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve the names re-exported from ``download.py`` on first use (PEP 562)."""
-    if name in _FROM_DOWNLOAD:
-        value = getattr(importlib.import_module("genobench_hf.data.download"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """Module attributes including the lazily re-exported download names."""
-    return sorted([*globals(), *_FROM_DOWNLOAD])
-
 
 NCBI_BASE_URL = "https://ftp.ncbi.nlm.nih.gov"
 KINGDOM_GROUPS = {

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genobench_hf.errors import InputError
+from genobench_hf.task_config import KINGDOMS as CATALOG_KINGDOMS
 
-KINGDOMS = ("PRO", "EUK", "VIR")
+KINGDOMS = CATALOG_KINGDOMS  # the catalog's (genobench_hf.task_config)
 TAXONOMY_COLUMNS = (
     "file",
     "domain",

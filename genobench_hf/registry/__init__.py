@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from genobench_hf.errors import ConfigError, ModelError
+from genobench_hf.registry import table as _table
 from genobench_hf.registry.entries import BUILTIN
 from genobench_hf.registry.model_entry import KINGDOM_NAMES, UNKNOWN, ModelEntry, Objective
-from genobench_hf.registry.table import markdown_table
 
 __all__ = [
     "KINGDOM_NAMES",
@@ -56,6 +57,11 @@ def unregister_model(name: str) -> None:
 def available_models() -> dict[str, ModelEntry]:
     """Every registered entry by name, in registration order."""
     return {e.name: e for e in _REGISTRY.values()}
+
+
+def markdown_table(entries: Iterable[ModelEntry] | None = None) -> str:
+    """The models table of README.md and docs/MODELS.md (default: every registered entry)."""
+    return _table.markdown_table(available_models().values() if entries is None else entries)
 
 
 def find_model(spec: str) -> ModelEntry | None:

@@ -12,12 +12,13 @@ from typing import Any, Literal
 
 from genobench_hf.alignment import TokenizerKind
 from genobench_hf.errors import ConfigError
+from genobench_hf.task_config import KINGDOMS
 
 Objective = Literal["masked", "causal", "seq2seq"]
 #: how a family is exercised offline: its real package, an exact tokenizer reconstruction with a tiny
 #: model of the published architecture class, or a stand-in built here (the reason says which part)
 OfflineTest = Literal["package", "exact tokenizer", "stand-in", "none"]
-KINGDOM_NAMES: tuple[str, ...] = ("PRO", "EUK", "VIR")  # the benchmark's datasets (tasks.base.KINGDOMS)
+KINGDOM_NAMES: tuple[str, ...] = KINGDOMS  # the benchmark's kingdoms (the catalog, task_config)
 UNKNOWN = "unknown"
 
 

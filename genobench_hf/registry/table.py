@@ -51,12 +51,9 @@ HEADERS = [
 ]  # fmt: skip
 
 
-def markdown_table(entries: Iterable[ModelEntry] | None = None) -> str:
-    """The Markdown table between the ``MODELS`` markers (README.md and docs/MODELS.md)."""
-    if entries is None:
-        from genobench_hf.registry import available_models
-
-        entries = available_models().values()
+def markdown_table(entries: Iterable[ModelEntry]) -> str:
+    """The Markdown table between the ``MODELS`` markers (README.md and docs/MODELS.md); ``registry``'s
+    ``markdown_table()`` fills in every registered entry."""
     lines = [START, "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += [
         "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table_rows(entries)

@@ -15,21 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from genobench_hf.errors import InputError
+from genobench_hf.outcomes import task_info
 from genobench_hf.results import load_results
+from genobench_hf.task_config import DATASET_NAMES
 
-#: tasks with a section of their own instead of leaderboard columns
-SPECIAL_TASKS = ("transfer", "conservation", "aa_probe", "cds_probe", "neuron_importance", "efficiency")
-#: display order of the score tasks; unknown tasks follow alphabetically
-TASK_ORDER = ("imputation", "next_nucleotide", "imputation_dense", "span_imputation", "rare_species")
-DATASET_ORDER = ("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads")
-#: scores whose meaning is known without the task registry (key -> higher is better)
-KNOWN_SCORES = {
-    "bits_per_nt": False,
-    "identity": True,
-    "accuracy": True,
-    "gain_gap_bits": False,
-    "nucleotides_per_second": True,
-}
+DATASET_ORDER = DATASET_NAMES  # the catalog's order
 
 
 @dataclass(frozen=True)
@@ -102,9 +92,10 @@ def _ordered(names: set[str], order: Sequence[str]) -> list[str]:
 
 
 def score_tasks(runs: Sequence[Run]) -> list[str]:
-    """Tasks shown as leaderboard columns: everything except the tasks with their own section."""
-    names = {t for r in runs for t in r.results if t not in SPECIAL_TASKS}
-    return _ordered(names, TASK_ORDER)
+    """Tasks shown as leaderboard columns: those whose results say so (the others have their own section),
+    in the order the runs ran them (``genobench_hf.outcomes``: no task is known here by name)."""
+    ran = dict.fromkeys(t for r in runs for t in r.results if task_info(r.doc, t).report == "leaderboard")
+    return list(ran)
 
 
 def datasets_of(runs: Sequence[Run], task: str) -> list[str]:
@@ -122,19 +113,12 @@ def entries(runs: Sequence[Run], task: str) -> Iterator[tuple[Run, str, dict[str
 
 
 def main_score(task: str, runs: Sequence[Run]) -> tuple[str, bool] | None:
-    """(score key, higher is better) from the task registry, else guessed from the keys present."""
-    try:
-        from genobench_hf.tasks import available_tasks
-
-        meta = available_tasks().get(task)
-    except ImportError:  # pragma: no cover - the registry is part of the package
-        meta = None
-    if meta is not None:
-        return meta.main_score, meta.higher_is_better
-    for _, _, entry in entries(runs, task):
-        for key, higher in KNOWN_SCORES.items():
-            if isinstance(entry.get(key), int | float):
-                return key, higher
+    """(score key, higher is better) as the results files record it (no task registry is imported)."""
+    for run in runs:
+        if task in run.results:
+            info = task_info(run.doc, task)
+            if info.main_score is not None:
+                return info.main_score, info.higher_is_better
     return None
 
 

@@ -14,10 +14,11 @@ from typing import Any
 
 from genobench_hf.report.collect import Run, fmt, is_skipped, number
 from genobench_hf.report.tables import Cell, Column, Row, Table, mark_best
+from genobench_hf.task_config import KINGDOMS
 
 TASKS = ("gene_completion", "gene_completion_infill")
 PANEL_COLUMNS = (("evo2_prokaryote", "prokaryote panel (4)"), ("evo2_eukaryote", "eukaryote panel (8)"))
-DATA_COLUMNS = ("PRO", "EUK", "VIR")
+DATA_COLUMNS = KINGDOMS
 PUBLISHED_NOTE = (
     "Rows marked 'published' are the figures reported by Brixi et al. (Evo 2, Nature 2026) for their panel, "
     "shipped with genobench (genobench_hf/gene_completion/data); they were not measured by genobench."

@@ -31,6 +31,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from genobench_hf.errors import InputError
+from genobench_hf.outcomes import task_info
 from genobench_hf.protocol import default_protocol, differences, held_tasks, protocol_of, task_view
 from genobench_hf.results import load_results
 
@@ -65,6 +66,7 @@ def _number(value: Any) -> float | int | None:
 
 
 def _task_metadata() -> dict[str, Any]:
+    """The built-in tasks by name: which rows of an existing card are genobench's (to replace them)."""
     from genobench_hf.tasks import available_tasks  # importing the package registers the tasks
 
     return available_tasks()
@@ -92,16 +94,13 @@ def build_eval_results(
     config = doc.get("config") or {}
     fingerprints = config.get("dataset_fingerprints") or {}
     protocol = protocol_of(doc)
-    registry = _task_metadata()
     rows: list[EvalResult] = []
     omitted: list[Omitted] = []
     for task, per_dataset in (doc.get("results") or {}).items():
         if not isinstance(per_dataset, dict):
             continue
-        meta = registry.get(task)
-        keys = ([meta.main_score] if meta is not None else []) + [
-            k for k in EXTRA_METRICS if meta is None or k != meta.main_score
-        ]
+        main = task_info(doc, task).main_score  # as the results file records it: no task registry needed
+        keys = ([main] if main is not None else []) + [k for k in EXTRA_METRICS if k != main]
         for dataset, entry in per_dataset.items():
             if not isinstance(entry, dict):
                 omitted.append(Omitted(task, dataset, "not a metrics object"))
@@ -112,11 +111,11 @@ def build_eval_results(
             metrics = [(k, _number(entry.get(k))) for k in keys]
             metrics = [(k, v) for k, v in metrics if v is not None]
             if not metrics:
-                what = f"the main score {meta.main_score!r}" if meta is not None else "a score"
+                what = f"the main score {main!r}" if main is not None else "a score"
                 omitted.append(Omitted(task, dataset, f"no number for {what} (nor accuracy, bits_per_nt)"))
                 continue
             split = entry.get("split") if isinstance(entry.get("split"), str) else None
-            split = split or (meta.eval_split if meta is not None else "test")
+            split = split or "test"
             revision = fingerprints.get(dataset)
             args = {k: v for k, v in task_view(protocol, task).items() if v is not None}
             for key, value in metrics:

@@ -355,6 +355,9 @@ class MarkovScorer:
     ``batch_size`` is ignored: sites are vectorised in chunks of several thousand whatever the caller asks.
     """
 
+    #: fitted on the train split of the evaluated kingdom (``contract.in_training_data``)
+    trained_on_genobench_train = True
+
     def __init__(self, model: MarkovModel) -> None:
         self.model = model
         self.name = f"markov:{model.order}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from genobench_hf.errors import ConfigError
+from genobench_hf.outcomes import Rendering, TaskInfo
 from genobench_hf.task_config import (  # noqa: F401  (re-exported: the catalog and the task defaults)
     DATASET_NAMES,
     DEFAULT_TASKS,
@@ -22,7 +23,7 @@ from genobench_hf.task_config import (  # noqa: F401  (re-exported: the catalog 
 )
 
 if TYPE_CHECKING:
-    from genobench_hf.scoring.base import Scorer
+    from genobench_hf.contract import RunContext, Scorer
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class TaskMetadata:
     default_datasets: tuple[str, ...] = DATASET_NAMES
     eval_split: str = "test"
     reference: str | None = None
+    #: how the report shows the task: "leaderboard" (columns of the score tables, ranked by main_score)
+    #: or "section" (a section of its own); recorded in the results with the main score and its direction
+    report: Rendering = "leaderboard"
+
+    @property
+    def info(self) -> TaskInfo:
+        """What the results file records about the task (:mod:`genobench_hf.outcomes`)."""
+        return TaskInfo(self.main_score, self.higher_is_better, self.report)
 
 
 class Task(ABC):
@@ -48,8 +57,9 @@ class Task(ABC):
     metadata: ClassVar[TaskMetadata]
 
     @abstractmethod
-    def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
-        """Score ``dataset`` with ``scorer``; ``context`` is the runner's (data access, config, cache)."""
+    def run(self, scorer: Scorer, dataset: str, context: RunContext) -> dict[str, Any]:
+        """Score ``dataset`` with ``scorer``; ``context`` gives everything else a task may use (rows, the
+        hidden-state encoder, sharded cached scoring, baselines: :class:`~genobench_hf.contract.RunContext`)."""
 
     def summarise(self, per_dataset: dict[str, Any]) -> dict[str, Any] | None:
         """A task-specific summary over datasets; None = the runner's mean of the main score."""

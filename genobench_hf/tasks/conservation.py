@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf.contract import in_training_data
 from genobench_hf.data.conservation import (
     CODON_3,
     CODON_12,
@@ -36,7 +37,7 @@ from genobench_hf.metrics import nucleotide_metrics, site_scores
 from genobench_hf.metrics.conservation import conservation_correlation
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, SiteScores
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.sampling import Window, model_alphabet, quotas, stable_seed
 
 MIN_ALIGNED = 2
@@ -62,30 +63,13 @@ _ACGT = np.zeros(256, dtype=bool)
 _ACGT[np.frombuffer(b"ACGT", dtype=np.uint8)] = True
 
 
-def in_training(scorer: Scorer, split: str) -> bool | str:
-    """Whether the genome's split was in the scorer's training data; "unknown" for external models.
-
-    Markov chains (and scorers flagged ``trained_on_genobench_train = True``, our baseline architectures)
-    are fitted on the train split of the evaluated kingdom.
-    """
-    if scorer.name.startswith("markov") or getattr(scorer, "trained_on_genobench_train", False):
-        return split == "train"
-    return "unknown"
-
-
 def _fetch(context: Any, dataset: str) -> list[tuple[str, dict[str, Any]]] | str:
     """(split, row) for every row with a conservation track, or a reason why there is none."""
-    store = getattr(context, "store", None)
-    splits = store.splits(dataset) if store is not None and hasattr(store, "splits") else SPLITS
-    splits = [s for s in splits if s in SPLITS]
+    splits = [s for s in context.store.splits(dataset) if s in SPLITS]
     out = []
     for split in splits:
         try:
-            rows = (
-                store.rows(dataset, split, columns=COLUMNS)
-                if store is not None
-                else context.rows(dataset, split)
-            )
+            rows = context.store.rows(dataset, split, columns=COLUMNS)
         except ConfigError as exc:
             return f"{dataset} has no conservation columns ({exc}); rebuild the datasets with strains"
         out += [(split, r) for r in rows if r.get(CONS_COLUMNS[1]) is not None]
@@ -228,8 +212,9 @@ class Conservation(Task):
         protocol="imputation",
         main_score="spearman",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
         reference="DESIGN.md 'Other defaults: Conservation'; not GUANinE cons30 (phyloP)",
+        report="section",
     )
 
     def _score(
@@ -273,7 +258,7 @@ class Conservation(Task):
         for g, entry in out["by_genome"].items():
             first = next(r for r in rows if str(r["genome_id"]) == g)
             entry |= _coverage([r for r in rows if str(r["genome_id"]) == g])
-            entry |= {"species": species_of[g], "split": splits[g], "in_training": in_training(scorer, splits[g]),
+            entry |= {"species": species_of[g], "split": splits[g], "in_training": in_training_data(scorer, splits[g]),
                       "strains": list(first.get("conservation_strains") or [])}  # fmt: skip
         out["by_species"] = _grouped(species, per)
         excluded = sorted(set(splits) - set(out["by_genome"]))
@@ -293,7 +278,7 @@ class Conservation(Task):
             entry = _model_stats(bprobs, targets, cons) | {"model": baseline.name}
             entry["by_genome"] = {
                 g: {k: v for k, v in _model_stats(bprobs[m], targets[m], cons[m]).items()
-                    if k != "accuracy_by_conservation"} | {"in_training": in_training(baseline, splits[g])}
+                    if k != "accuracy_by_conservation"} | {"in_training": in_training_data(baseline, splits[g])}
                 for g, m in ((g, genomes == g) for g in sorted(set(genomes.tolist())))
             }  # fmt: skip
             out["baselines"][name] = entry

@@ -17,7 +17,7 @@ from typing import Any
 from genobench_hf.costs import price_per_hour
 from genobench_hf.metrics import efficiency_summary
 from genobench_hf.results import skipped
-from genobench_hf.scoring.base import Scorer, ScoreRequest
+from genobench_hf.scoring.base import Scorer
 from genobench_hf.system import peak_memory_mb
 from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.sampling import sample_sites
@@ -44,6 +44,7 @@ class Efficiency(Task):
         main_score="nucleotides_per_second",
         higher_is_better=True,
         default_datasets=("PRO",),
+        report="section",
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
@@ -62,7 +63,7 @@ class Efficiency(Task):
         )
         if not windows:
             return skipped(f"no windows of {cfg.window} nt in {dataset}/{cfg.split}")
-        requests = [ScoreRequest(w.window, w.sites, "imputation", w.targets) for w in windows]
+        requests = [w.bind("imputation") for w in windows]
         batch = context.config.batch_size
         scorer.score(requests[:batch], batch)  # warm-up: lazy init, kernel selection
         t0 = time.perf_counter()

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from genobench_hf.errors import ModelError
+from genobench_hf.execution import fingerprint
 from genobench_hf.gene_completion.panel import (
     N_GENERATIONS,
     PANELS,
@@ -40,7 +41,7 @@ from genobench_hf.generation import GenerationRequest, Sampling, generator_for, 
 from genobench_hf.metrics import amino_acid_recovery, gene_completion_summary
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, kingdom_of, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, kingdom_of, register_task
 from genobench_hf.tasks.gene_cases import dataset_cases
 from genobench_hf.tasks.generate import cached_chunks
 from genobench_hf.tasks.infill import iterative_infill
@@ -116,12 +117,13 @@ class _GeneCompletion(Task):
         def score(name: str, ident: dict[str, Any], gen: Generate) -> dict[str, Any]:
             return self._score(context, name, ident, gen, cases, n_gen, cfg.seed, sampling)
 
-        scored = score(scorer.name, context.models.identity(scorer), generate)
-        log = getattr(context, "record_genes", None)
-        for part in ("evo2_panel", "dataset_genes") if log is not None else ():
+        scored = score(scorer.name, context.identity(scorer), generate)
+        for part in ("evo2_panel", "dataset_genes"):
             if isinstance(scored.get(part), dict):  # per-gene records (genobench_hf.site_records.GeneLog)
                 headline = part == scored["aa_recovery_source"]
-                log(self.metadata.name, dataset, cfg.split, part, headline, mode, scored[part]["per_gene"])
+                context.record_genes(
+                    self.metadata.name, dataset, cfg.split, part, headline, mode, scored[part]["per_gene"]
+                )
         out: dict[str, Any] = {
             "variant": self.variant,
             "protocol": protocol,
@@ -142,7 +144,7 @@ class _GeneCompletion(Task):
                 continue
             gen_b, _ = type(self).make_generate(base, batch, sampling)
             if gen_b is not None:
-                refs[name] = {"model": base.name, **score(base.name, context.models.identity(base), gen_b)}
+                refs[name] = {"model": base.name, **score(base.name, context.identity(base), gen_b)}
         chance = uniform_generator()
         refs["chance"] = {
             "model": "uniform bases",
@@ -163,8 +165,6 @@ class _GeneCompletion(Task):
         sampling: Sampling,
     ) -> dict[str, Any]:
         """Generate ``n_gen`` continuations per case (chunk-cached), score them; main score and summaries."""
-        from genobench_hf.execution import fingerprint
-
         recoveries: dict[str, list[float]] = {}
         meta: dict[str, dict[str, Any]] = {}
         for case in cases:
@@ -266,7 +266,7 @@ class GeneCompletion(_GeneCompletion):
         protocol=None,
         main_score="aa_recovery",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
         reference="Brixi et al., Genome modelling and design across all domains of life with Evo 2, Nature 2026",
     )
 
@@ -284,5 +284,5 @@ class GeneCompletionInfill(_GeneCompletion):
         protocol=None,
         main_score="aa_recovery",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
     )

@@ -56,13 +56,13 @@ def cached_chunks(
 ) -> list[str]:
     """``compute`` over ``items`` in chunks; ``describe(item)`` must name everything an output depends on
     besides ``key`` (which names the model and the settings)."""
-    executor = getattr(context, "executor", None)
-    rank, world = getattr(executor, "rank", 0), getattr(executor, "world_size", 1)
-    cache_dir = getattr(executor, "cache_dir", None)
+    executor = context.executor
+    rank, world = executor.rank, executor.world_size
+    cache_dir = executor.cache_dir
     n_chunks = -(-len(items) // chunk_size)
     done: dict[int, list[str]] = {}
     progress = None
-    if getattr(executor, "show_progress", False):
+    if executor.show_progress:
         from tqdm.auto import tqdm
 
         progress = tqdm(total=len(items), desc=desc or key, unit="seq", leave=False)

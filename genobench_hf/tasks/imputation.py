@@ -98,9 +98,8 @@ class SiteTask(Task):
             return skipped(f"no scorable windows of {cfg.window} nt in {dataset}/{split}")
         key = f"{self.metadata.name}.{split}"
         scores = context.score(key, dataset, windows, protocol, scorer)
-        log = getattr(context, "record_sites", None)
-        if record and log is not None:
-            log(self.metadata.name, dataset, split, windows, scores, rows)
+        if record:
+            context.record_sites(self.metadata.name, dataset, split, windows, scores, rows)
         out = site_metrics(windows, scores, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
         if draws:
             probs = np.concatenate([s.probs for s in scores], axis=0)

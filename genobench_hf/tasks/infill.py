@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from genobench_hf.execution import fingerprint
 from genobench_hf.generation import GenerationRequest, Generator, Sampling, choose, generator_for
 from genobench_hf.scoring.base import BASES, Scorer, ScoreRequest
 from genobench_hf.tasks.generate import cached_chunks
@@ -55,18 +56,15 @@ def infill(
     per_step: int | None = None,
 ) -> list[str]:
     """Predicted bases at each window's sites (in site order), by the decoder the scorer supports."""
-    from genobench_hf.execution import fingerprint  # not at module level: execution imports tasks
-
     mode = decoder_for(scorer)
     if mode is None:
         raise ValueError(f"{scorer.name} supports neither imputation_dense nor next_nucleotide")
-    batch_size = int(getattr(context.config, "batch_size", 16))
-    models, store = getattr(context, "models", None), getattr(context, "store", None)
+    batch_size = int(context.config.batch_size)
     ident = {
-        "scorer": models.identity(scorer) if models is not None else scorer.name,
+        "scorer": context.identity(scorer),
         "decoder": mode,
         "per_step": per_step,
-        "data": store.fingerprint(dataset) if store is not None else None,
+        "data": context.store.fingerprint(dataset),
     }
     if mode == "iterative":
 

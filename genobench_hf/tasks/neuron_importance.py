@@ -23,6 +23,7 @@ Cost = (2 + neurons + fractions * (1 + random draws)) scorings of ``importance_s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from genobench_hf.metrics.probes import importance_null, importance_summary, spl
 from genobench_hf.representations import module_layers, select_layers
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer, ScoreRequest
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.sampling import sample_sites, stable_seed
 
 PROTOCOL = "imputation"
@@ -113,11 +114,12 @@ class NeuronImportance(Task):
         protocol=PROTOCOL,
         main_score="half_effect_neurons",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
+        report="section",
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
-        loaded = getattr(scorer, "loaded", None) or getattr(getattr(context, "models", None), "loaded", None)
+        loaded = context.encoder
         if loaded is None:
             return skipped("neuron ablation needs a neural model (the Markov baseline has no neurons)")
         reason = scorer.skip_reason(PROTOCOL)  # type: ignore[arg-type]
@@ -146,7 +148,8 @@ class NeuronImportance(Task):
         held_w = [windows[i] for i in sorted(order[len(windows) // 2 :])]
         if not rank_w or not held_w:
             return skipped(f"neuron importance needs >= 2 scorable windows in {dataset}/{cfg.task.split}")
-        as_requests = lambda ws: [ScoreRequest(w.window, w.sites, PROTOCOL, w.targets) for w in ws]  # type: ignore[arg-type]  # noqa: E731
+        # frames drawn from the window text (frame_seed None), as this task has always scored its sites
+        as_requests = lambda ws: [replace(w, protocol=PROTOCOL, frame_seed=None) for w in ws]  # noqa: E731
         site_bits: list[np.ndarray] = []  # per-site bits of each ranking-site measurement, in call order
         measure = measure_fn(scorer, as_requests(rank_w), cfg.batch_size, record=site_bits)
         measure_held = measure_fn(scorer, as_requests(held_w), cfg.batch_size)

@@ -21,11 +21,10 @@ from genobench_hf.errors import ConfigError, ModelError
 from genobench_hf.probes import AA_CLASSES, FRAME_CLASSES, RowLabels
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer
-from genobench_hf.tasks.base import Task, TaskMetadata, is_reads, register_task
+from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, is_reads, register_task
 from genobench_hf.tasks.probe_suite import ProbeSuite
 
 COLUMNS = ("genome_id", "sequence", "chunk_start", "genetic_code", "cds")
-SPLITS = ("train", "validation", "test", "rare")
 DEFAULTS: dict[str, Any] = {
     "probe_nucleotides": 20_000,
     "probe_test_fraction": 0.3,
@@ -86,13 +85,10 @@ def settings(context: Any) -> dict[str, Any]:
 def annotated_rows(context: Any, dataset: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows of the annotated genomes of every split, each tagged with its ``split`` (the probe tests on
     genomes outside the LM train split and may fit on the others)."""
-    store = getattr(context, "store", None)
-    splits = store.splits(dataset) if store is not None and hasattr(store, "splits") else list(SPLITS)
+    splits = context.store.splits(dataset)
     out = []
     for split in splits:
-        rows = (
-            store.rows(dataset, split, columns=COLUMNS) if store is not None else context.rows(dataset, split)
-        )
+        rows = context.store.rows(dataset, split, columns=COLUMNS)
         annotated = {r["genome_id"] for r in rows if r.get("cds")}
         out += [dict(r, split=split) for r in rows if r["genome_id"] in annotated]
     return out, list(splits)
@@ -104,7 +100,7 @@ class ProbeTask(Task):
     spec: ClassVar[ProbeSpec]
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
-        loaded = getattr(getattr(context, "models", None), "loaded", None)
+        loaded = context.encoder
         if loaded is None:
             return skipped("probes need a neural model with hidden states (the Markov baseline has none)")
         if is_reads(dataset):
@@ -142,7 +138,8 @@ class AminoAcidProbe(ProbeTask):
         protocol=None,
         main_score="accuracy",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
+        report="section",
     )
 
 
@@ -157,5 +154,6 @@ class CodingProbe(ProbeTask):
         protocol=None,
         main_score="accuracy",
         higher_is_better=True,
-        default_datasets=("PRO", "EUK", "VIR"),
+        default_datasets=KINGDOMS,
+        report="section",
     )

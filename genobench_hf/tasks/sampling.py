@@ -13,57 +13,21 @@ so every model is scored on the same sites. Rules (docs/ARCHITECTURE.md "Tasks a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from genobench_hf.scoring.base import BASE_INDEX, BASES
+from genobench_hf.contract import IS_ACGT, ScoreRequest, gc_without  # noqa: F401  (gc_without re-exported)
 from genobench_hf.seeding import stable_seed
-
-_ACGT = np.zeros(256, dtype=bool)
-_ACGT[[ord(b) for b in BASES]] = True
-_GC = np.zeros(256, dtype=bool)
-_GC[[ord("G"), ord("C")]] = True
 
 
 def model_alphabet(seq: str) -> str:
     """Uppercase ACGT kept, everything else N: what models are shown (DESIGN.md data conventions)."""
     arr = np.frombuffer(seq.upper().encode("ascii", "replace"), dtype=np.uint8)
-    return np.where(_ACGT[arr], arr, ord("N")).astype(np.uint8).tobytes().decode("ascii")
+    return np.where(IS_ACGT[arr], arr, ord("N")).astype(np.uint8).tobytes().decode("ascii")
 
 
-@dataclass(frozen=True)
-class Window:
-    """A window cut from one dataset row with its hidden sites and per-site metadata."""
-
-    genome_id: str
-    row: int  # index of the dataset row
-    start: int  # window start in the row's sequence
-    window: str  # model alphabet
-    sites: tuple[int, ...]  # positions in the window
-    targets: tuple[int, ...]
-    gc: float  # GC fraction of the window's ACGT positions that are not hidden (nan if none)
-
-    @property
-    def frame_seed(self) -> int:
-        """The window's identity (genome, row, start), from which fixed-frame scorers draw each site's
-        frame offset: model-independent and never a function of a base."""
-        return stable_seed("frame", self.genome_id, self.row, self.start)
-
-    @classmethod
-    def make(cls, genome_id: str, row: int, start: int, window: str, sites: Sequence[int]) -> Window:
-        """A window whose targets and GC are derived from its text and hidden sites."""
-        sites = tuple(int(s) for s in sites)
-        targets = tuple(BASE_INDEX[window[s]] for s in sites)
-        return cls(genome_id, row, start, window, sites, targets, gc_without(window, sites))
-
-
-def gc_without(window: str, hidden: Sequence[int]) -> float:
-    arr = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
-    keep = _ACGT[arr].copy()
-    keep[list(hidden)] = False
-    n = int(keep.sum())
-    return float(_GC[arr][keep].sum() / n) if n else float("nan")
+#: a sampled window with its hidden sites: the one request type, its protocol bound when it is scored
+Window = ScoreRequest
 
 
 def quotas(genome_ids: Sequence[str], total: int) -> dict[str, int]:
@@ -110,7 +74,7 @@ def _draw_positions(
         which = np.searchsorted(offsets, draws, side="right") - 1
         for r, d in zip(which.tolist(), draws.tolist(), strict=True):
             pos = lo[r] + (d - int(offsets[r]))
-            if _ACGT[seqs[r][pos]] and (r, pos) not in chosen:
+            if IS_ACGT[seqs[r][pos]] and (r, pos) not in chosen:
                 chosen[(r, pos)] = None
                 if len(chosen) == n:
                     return list(chosen)
@@ -125,7 +89,7 @@ def _read_sites(rng: np.random.Generator, seqs: Sequence[np.ndarray], n: int) ->
         for r in rng.permutation(len(seqs)).tolist():
             if len(picked) == n:
                 return list(picked)
-            cand = np.flatnonzero(_ACGT[seqs[r]][1:]) + 1
+            cand = np.flatnonzero(IS_ACGT[seqs[r]][1:]) + 1
             if cand.size:
                 picked.setdefault((r, int(cand[rng.integers(cand.size)])), None)
     return list(picked)
@@ -190,7 +154,7 @@ def sample_dense_windows(
             starts = _draw_positions(rng, seqs, lo, hi, n)
         for r, start in starts:
             win = seqs_txt[r] if reads else seqs_txt[r][start : start + window]
-            acgt = np.flatnonzero(_ACGT[np.frombuffer(win.encode("ascii"), dtype=np.uint8)])
+            acgt = np.flatnonzero(IS_ACGT[np.frombuffer(win.encode("ascii"), dtype=np.uint8)])
             if acgt.size == 0:
                 continue
             hidden = acgt[rng.random(acgt.size) < mask_rate]

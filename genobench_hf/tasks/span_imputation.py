@@ -72,10 +72,8 @@ def _protein(span: str, strand: str, table: int) -> str:
 
 def _log(context: Any, task: str, dataset: str, split: str, kind: str, windows: list[Window], pred: list[str],
          decoder: Any, rows: Sequence[Mapping[str, Any]], proteins: Any = None) -> None:  # fmt: skip
-    """Per-span records (genobench_hf.site_records.SpanLog) when the context keeps them."""
-    log = getattr(context, "record_spans", None)
-    if log is not None:
-        log(task, dataset, split, kind, windows, pred, str(decoder), rows, proteins)
+    """Per-span records (genobench_hf.site_records.SpanLog)."""
+    context.record_spans(task, dataset, split, kind, windows, pred, str(decoder), rows, proteins)
 
 
 @register_task

@@ -17,7 +17,7 @@ from typing import Any
 from genobench_hf.metrics import rare_gap, transfer_summary
 from genobench_hf.results import skipped
 from genobench_hf.scoring.base import Scorer
-from genobench_hf.tasks.base import KINGDOMS, Task, TaskMetadata, register_task
+from genobench_hf.tasks.base import DATASET_NAMES, KINGDOMS, Task, TaskMetadata, kingdom_of, register_task
 from genobench_hf.tasks.imputation import BASELINE_KEYS, Imputation
 
 CELL_KEYS = ("n_scored", "accuracy", "bits_per_nt", "gain_over_chance_bits", "ci", "gain_draws")
@@ -35,7 +35,7 @@ def in_domain_map(trains: list[str], tests: list[str]) -> dict[str, list[str] | 
     for train in trains:
         kingdoms = set(train.split("+"))  # registry models trained on several kingdoms: "EUK+PRO"
         # a known kingdom whose own datasets were not evaluated gets [] (known training, no in-domain cell)
-        out[train] = [d for d in tests if d.split("_")[0] in kingdoms] if kingdoms <= set(KINGDOMS) else None
+        out[train] = [d for d in tests if kingdom_of(d) in kingdoms] if kingdoms <= set(KINGDOMS) else None
     return out
 
 
@@ -75,6 +75,7 @@ class Transfer(Task):
         protocol="imputation",
         main_score="bits_per_nt",
         higher_is_better=False,
+        report="section",
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:
@@ -102,7 +103,7 @@ class RareSpecies(Task):
         protocol="imputation",
         main_score="gain_gap_bits",
         higher_is_better=False,
-        default_datasets=("PRO", "EUK", "VIR", "PRO_reads", "EUK_reads", "VIR_reads"),
+        default_datasets=DATASET_NAMES,
     )
 
     def run(self, scorer: Scorer, dataset: str, context: Any) -> dict[str, Any]:

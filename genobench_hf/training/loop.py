@@ -32,6 +32,7 @@ from genobench_hf.errors import ConfigError
 from genobench_hf.models import build_model, dna_char_tokenizer, token_nll
 from genobench_hf.models.remote_code import write_remote_code
 from genobench_hf.store import DatasetStore, default_data_dir
+from genobench_hf.task_config import kingdom_of
 from genobench_hf.threads import configure_threads
 from genobench_hf.training.card import write_model_card
 from genobench_hf.training.config import BF16_FASTER_ON_CPU, RESUME_KEYS, TrainConfig, TrainResult
@@ -241,7 +242,7 @@ def _train(config: TrainConfig) -> TrainResult:
     set_seed(config.seed)
     model = build_model(config.arch, config.objective, **config.model_overrides)
     # the transfer task labels a model's row by the kingdom it learned from (PRO_reads -> PRO)
-    model.config.genobench_trained_on = config.dataset.split("_")[0]
+    model.config.genobench_trained_on = kingdom_of(config.dataset)
     bptt = getattr(model.config, "bptt_windows", 0) if config.arch == "lstm_stateful" else 0
     train_data, val_data, store, train_digest = _load_samplers(config, bptt)
     n_params = sum(p.numel() for p in model.parameters())
