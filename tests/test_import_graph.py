@@ -26,10 +26,10 @@ ROOT = "genobench_hf"
 #: prefix ("" = the root package, the API)
 _LAYER_TEXT = {
     "contract": "errors seeding version task_config contract content costs progress threads devices system "
-    "outputs results outcomes site_records cards gene_completion.data",
+    "outputs results outcomes cards gene_completion.data",
     "data": "data store probes corpus",
     "scoring": "alignment scoring registry models representations ablation generation execution metrics "
-    "testing gene_completion protocol",
+    "testing gene_completion protocol site_records",
     "tasks": "tasks",
     "run": "runner model_provider training compare summary_table testing_context",
     "report": "report",
