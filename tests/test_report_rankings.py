@@ -246,3 +246,23 @@ def test_other_protocols_leave_only_that_task_unranked(folder: Path, tmp_path: P
     assert ("imputation", "PRO") not in rankings.cells and "window differs" in rankings.refused["imputation"]
     assert rankings.why_not("imputation", "PRO").startswith("not ranked: scored under different protocols")
     assert ("span_imputation", "PRO") in rankings.cells and "span_imputation" not in rankings.refused
+
+
+def test_readme_architecture_and_neuron_tables_carry_the_results_figures() -> None:
+    """The README block's architecture table reads each kingdom's cell and the transfer diagonal, and the
+    neuron-importance table the curve's quarter point, from the results themselves."""
+    from genobench_hf.report.collect import load_runs
+    from genobench_hf.report.readme_block import architecture_table, neuron_importance_table
+
+    path = Path(__file__).parent / "fixtures" / "results" / "char-mlm-50M.json"
+    doc = json.loads(path.read_text())
+    runs = load_runs([path])
+    arch = architecture_table(runs)
+    assert arch is not None
+    row = next(line for line in arch.splitlines() if "char-mlm" in line).split(" | ")
+    assert row[1].startswith(f"{doc['results']['imputation']['PRO']['bits_per_nt']:.3f}")
+    assert row[7].startswith(f"{doc['results']['transfer']['PRO']['by_train']['PRO']['bits_per_nt']:.3f}")
+    curve = doc["results"]["neuron_importance"]["PRO"]["curve"]
+    quarter = min(curve[1:], key=lambda c: abs(c["fraction"] - 0.25))
+    table = neuron_importance_table(runs)
+    assert table is not None and f"{quarter['bits_per_nt'] - curve[0]['bits_per_nt']:+.3f}" in table

@@ -73,6 +73,76 @@ def _protocol(runs: Sequence[Run]) -> str:
     )
 
 
+KINGDOM_TESTS = ("PRO", "EUK", "VIR")
+
+
+def _bits(entry: Any) -> str:
+    if not isinstance(entry, dict) or "bits_per_nt" not in entry:
+        return "skipped" if isinstance(entry, dict) and "skipped" in entry else "–"
+    ci = (entry.get("ci") or {}).get("bits_per_nt")
+    return f"{entry['bits_per_nt']:.3f}" + (f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else "")
+
+
+def architecture_table(runs: Sequence[Run]) -> str | None:
+    """Architecture x (task x PRO/EUK/VIR), the GenomeNet layout: bits/nt of the PRO-trained model on each
+    kingdom's test genomes for imputation and next_nucleotide, and in-domain imputation of the model
+    trained on that kingdom (the transfer matrix's diagonal); marginal 95 % intervals over sites."""
+    header = ["model"] + [f"{t} {k}" for t in ("imputation", "next_nucleotide") for k in KINGDOM_TESTS]
+    header += [f"in-domain {k}" for k in KINGDOM_TESTS]
+    lines = []
+    for run in runs:
+        res = run.doc.get("results") or {}
+        cells = [
+            _bits((res.get(t) or {}).get(k)) for t in ("imputation", "next_nucleotide") for k in KINGDOM_TESTS
+        ]
+        transfer = res.get("transfer") or {}
+        cells += [_bits(((transfer.get(k) or {}).get("by_train") or {}).get(k)) for k in KINGDOM_TESTS]
+        if any(c not in ("–", "skipped") for c in cells):
+            lines.append("| " + " | ".join([f"`{run.label}`", *cells]) + " |")
+    if not lines:
+        return None
+    rule = "|:--|" + "--:|" * (len(header) - 1)
+    return "\n".join(["| " + " | ".join(header) + " |", rule, *lines])
+
+
+def neuron_importance_table(runs: Sequence[Run]) -> str | None:
+    """Per model: bits lost on held-out sites when the top-ranked channels (the ranking made on other sites)
+    or random subsets of the same size are ablated (the curve point nearest a quarter of the ranked channels); split-half reliability
+    of the per-neuron effects; Gini and the half-effect count against the task's noise null."""
+    lines = []
+    for run in runs:
+        for dataset, e in ((run.doc.get("results") or {}).get("neuron_importance") or {}).items():
+            if not isinstance(e, dict) or "skipped" in e or not e.get("curve"):
+                continue
+            top = min(e["curve"][1:] or e["curve"], key=lambda c: abs(c["fraction"] - 0.25))  # a quarter
+            rand = next((c for c in e.get("random_curve") or [] if c["fraction"] == top["fraction"]), {})
+            ablated = (
+                f"{top['n_ablated']} of {e.get('n_evaluated')}"
+                if "n_ablated" in top
+                else f"{top['fraction']:.0%}"
+            )
+            null = e.get("null") or {}
+            top_delta = top["bits_per_nt"] - e["curve"][0]["bits_per_nt"]
+            lines.append("| " + " | ".join([
+                f"`{run.label}`", dataset, str(e.get("layer", "–")), ablated,
+                f"{top_delta:+.3f}", _fmt(rand.get("delta_bits_mean"), "+.3f"),
+                _fmt((e.get("split_half") or {}).get("r"), ".2f"),
+                f"{_fmt(e.get('gini'), '.2f')} ({_fmt((null.get('gini') or {}).get('p95'), '.2f')})",
+                f"{e.get('half_effect_neurons', '–')} ({_fmt((null.get('half_effect_neurons') or {}).get('p05'), '.0f')})",
+            ]) + " |")  # fmt: skip
+    if not lines:
+        return None
+    head = (
+        "| model | dataset | layer | ablated (top / random) | top Δ bits, held-out sites | random Δ bits "
+        "(mean of draws) | split-half r | Gini (noise null p95) | half-effect neurons (null p05) |"
+    )
+    return "\n".join([head, "|:--|:--|:--|--:|--:|--:|--:|--:|--:|", *lines])
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return format(value, spec) if isinstance(value, int | float) else "–"
+
+
 def render_block(folder: str | Path, *, n_bootstrap: int = 1000) -> str:
     """The whole block, markers included (see the module docstring)."""
     files = results_files(folder)
@@ -100,6 +170,19 @@ def render_block(folder: str | Path, *, n_bootstrap: int = 1000) -> str:
     conservation = detail_tables.conservation_table(runs)
     if conservation is not None:
         out += ["#### Conservation", "", table_md(conservation), ""]
+    arch = architecture_table(runs)
+    if arch is not None:
+        out += ["#### Architectures (bits/nt on each kingdom's test genomes; marginal 95 % intervals)", "",
+                "The GenomeNet layout: the PRO-trained model of each architecture on imputation and "
+                "next_nucleotide, and the model trained on each kingdom on its own test genomes (in-domain "
+                "imputation, the transfer matrix's diagonal).", "", arch, ""]  # fmt: skip
+    probes = detail_tables.probe_table(runs)
+    if probes is not None:
+        out += ["#### Interpretability: linear probes (paired intervals against the controls)", "",
+                table_md(probes), ""]  # fmt: skip
+    importance = neuron_importance_table(runs)
+    if importance is not None:
+        out += ["#### Interpretability: neuron importance", "", importance, ""]
     out.append(END)
     return "\n".join(out)
 
