@@ -169,7 +169,11 @@ def render_block(folder: str | Path, *, n_bootstrap: int = 1000) -> str:
                 table_md(transfer), ""]  # fmt: skip
     conservation = detail_tables.conservation_table(runs)
     if conservation is not None:
-        out += ["#### Conservation", "", table_md(conservation), ""]
+        skipped = sorted({r.lead[0] for r in conservation.rows if r.skipped})
+        conservation.rows = [r for r in conservation.rows if not r.skipped]  # the README keeps scored rows
+        note = f"Not scored: {', '.join(skipped)} (the report says why for each)." if skipped else ""
+        if conservation.rows:
+            out += ["#### Conservation", "", table_md(conservation), "", note, ""]
     arch = architecture_table(runs)
     if arch is not None:
         out += ["#### Architectures (bits/nt on each kingdom's test genomes; marginal 95 % intervals)", "",
