@@ -27,7 +27,7 @@ from genobench_hf.version import __version__
 #: command -> (module in genobench_hf.commands, the one-line help ``--help`` lists), in listing order.
 #: tests/test_cli.py checks that each line equals the one its module registers.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("run", "the default benchmark end to end: datasets, baselines, training, all tasks, report"),
+    "run": ("run", "the default benchmark end to end: datasets, baselines, all tasks, report"),
     "datasets": ("datasets", "build, inspect and push the benchmark datasets"),
     "evaluate": ("evaluate", "score a DNA language model or Markov baseline on the benchmark tasks"),
     "compare": ("compare", "paired comparison of models scored on the same sites (intervals, rank groups)"),

@@ -216,7 +216,9 @@ def build_all(
         stats: dict[str, GenomeStats] = {}
         bar = tqdm(total=len(jobs), desc="genomes", unit="genome", disable=not progress)
         if num_proc > 1:
-            with multiprocessing.get_context().Pool(min(num_proc, len(jobs))) as pool:
+            # forkserver, not fork: a forked child inherits the locks of the parent's threads (torch's
+            # pools, a progress display) and can hang on one forever; a fresh server process holds none
+            with multiprocessing.get_context("forkserver").Pool(min(num_proc, len(jobs))) as pool:
                 results = pool.imap(_process, jobs)
                 for gid, hashes, st in results:
                     sketches[gid], stats[gid] = Sketch(hashes=hashes), st

@@ -20,6 +20,7 @@ from genobench_hf.report import detail_tables, rankings, tables
 from genobench_hf.report.collect import Run, load_runs
 from genobench_hf.report.markdown import split_groups, table_md
 from genobench_hf.report.tables import Row, Table
+from genobench_hf.task_config import KINGDOMS
 
 START, END = "<!-- RESULTS:START -->", "<!-- RESULTS:END -->"
 
@@ -73,9 +74,6 @@ def _protocol(runs: Sequence[Run]) -> str:
     )
 
 
-KINGDOM_TESTS = ("PRO", "EUK", "VIR")
-
-
 def _bits(entry: Any) -> str:
     if not isinstance(entry, dict) or "bits_per_nt" not in entry:
         return "skipped" if isinstance(entry, dict) and "skipped" in entry else "–"
@@ -87,16 +85,16 @@ def architecture_table(runs: Sequence[Run]) -> str | None:
     """Architecture x (task x PRO/EUK/VIR), the GenomeNet layout: bits/nt of the PRO-trained model on each
     kingdom's test genomes for imputation and next_nucleotide, and in-domain imputation of the model
     trained on that kingdom (the transfer matrix's diagonal); marginal 95 % intervals over sites."""
-    header = ["model"] + [f"{t} {k}" for t in ("imputation", "next_nucleotide") for k in KINGDOM_TESTS]
-    header += [f"in-domain {k}" for k in KINGDOM_TESTS]
+    header = ["model"] + [f"{t} {k}" for t in ("imputation", "next_nucleotide") for k in KINGDOMS]
+    header += [f"in-domain {k}" for k in KINGDOMS]
     lines = []
     for run in runs:
         res = run.doc.get("results") or {}
         cells = [
-            _bits((res.get(t) or {}).get(k)) for t in ("imputation", "next_nucleotide") for k in KINGDOM_TESTS
+            _bits((res.get(t) or {}).get(k)) for t in ("imputation", "next_nucleotide") for k in KINGDOMS
         ]
         transfer = res.get("transfer") or {}
-        cells += [_bits(((transfer.get(k) or {}).get("by_train") or {}).get(k)) for k in KINGDOM_TESTS]
+        cells += [_bits(((transfer.get(k) or {}).get("by_train") or {}).get(k)) for k in KINGDOMS]
         if any(c not in ("–", "skipped") for c in cells):
             lines.append("| " + " | ".join([f"`{run.label}`", *cells]) + " |")
     if not lines:
