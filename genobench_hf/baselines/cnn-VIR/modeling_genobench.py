@@ -39,6 +39,7 @@ class GenobenchCausalLMOutput(CausalLMOutput):
     """``CausalLMOutput`` plus the recurrent ``state`` after the last position (None for non-recurrent)."""
 
     state: Any = None
+    cache: Any = None  # per-block (keys, values) with ``use_cache`` (transformers >= 5.2x's name)
 
 
 def token_nll(
@@ -108,19 +109,53 @@ class GenobenchForCausalLM(GenobenchPreTrainedModel):
 
     model_kind = "causal"
 
+    @property
+    def resumable_state(self) -> bool:
+        """Whether ``state`` alone continues a sequence exactly (an LSTM, or causal convolutions whose
+        state is their last receptive-field inputs): then
+        ``use_cache=True`` returns each row's state after its last unpadded position and a scorer may
+        run a shared prefix once and its continuations from :meth:`repeat_state` of it."""
+        return bool(getattr(self.backbone, "resumable", False))
+
+    def repeat_state(self, state: Any, times: int) -> Any:
+        """Each row's state ``times`` times (row j -> rows j*times ..), in the backbone's layout."""
+        return self.backbone.repeat_state(state, times)
+
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         state: Any = None,
+        cache: Any = None,
+        past_key_values: Any = None,
+        position_ids: torch.Tensor | None = None,
+        use_cache: bool | None = None,
         **_: Any,
     ) -> GenobenchCausalLMOutput:
-        logits, state = self._run(input_ids, attention_mask, state)
+        """``state``: see the module docstring. ``use_cache`` / ``cache`` (alias ``past_key_values``) /
+        ``position_ids``: the transformers cache face, for the transformer (a tuple of per-block keys and
+        values, masked by a 2-D ``attention_mask`` over past + new positions) and, as ``state``, for a
+        resumable LSTM."""
+        past_key_values = cache if cache is not None else past_key_values
+        past = None
+        if use_cache or past_key_values is not None:
+            if hasattr(self.backbone, "forward_cached"):
+                h, past = self.backbone.forward_cached(
+                    self.embed(input_ids), attention_mask, position_ids, past_key_values
+                )
+                logits = self.lm_head(self.drop(h))
+            elif self.resumable_state:
+                h, state = self.backbone(self.embed(input_ids), attention_mask, state, at_mask=True)
+                logits = self.lm_head(self.drop(h))
+            else:
+                logits, state = self._run(input_ids, attention_mask, state)
+        else:
+            logits, state = self._run(input_ids, attention_mask, state)
         loss = None
         if labels is not None:
             loss = _mean_loss(*token_nll(logits, labels, attention_mask, shift=True))
-        return GenobenchCausalLMOutput(loss=loss, logits=logits, state=state)
+        return GenobenchCausalLMOutput(loss=loss, logits=logits, state=state, cache=past)
 
 
 class GenobenchLstmForCausalLM(GenobenchForCausalLM):
